@@ -1,0 +1,266 @@
+"""rebuild(sources, index_dir) -> BuildReport: the one entry point of the write side."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from tqdm import tqdm
+
+from index import lexical
+from index.chunk import ChunkSettings, chunk_article, embedding_text
+from index.embed import DEFAULT_MODEL, default_embedder
+from index.load import Article, Skipped, load
+from index.sentences import split_sentences
+from index.store import (
+    FORMAT,
+    IndexMismatch,
+    IndexProblem,
+    Store,
+    current_build,
+    new_build,
+    publish,
+    text_hash,
+)
+
+EMBED_BATCH = 256  # chunks per embedding call: large enough to batch well, small for progress
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a rebuild did, article by article."""
+
+    index_dir: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: tuple[Skipped, ...] = ()
+    articles: int = 0
+    sentences: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    changed: bool = False
+
+    def summary(self) -> str:
+        """One line of counts, then one line per skipped input."""
+        head = (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed, {len(self.skipped)} skipped in {self.seconds:.1f}s; "
+            f"the index at {self.index_dir} holds {self.articles} articles, "
+            f"{self.sentences} sentences, {self.chunks} chunks"
+        )
+        return "\n".join([head] + [f"skipped {s}" for s in self.skipped])
+
+
+@dataclass
+class _Plan:
+    todo: list[Article] = field(default_factory=list)  # to embed (new or changed)
+    updated: set[str] = field(default_factory=set)
+    unchanged: int = 0
+    removed: set[str] = field(default_factory=set)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def settings_record(model: str, chunking: ChunkSettings) -> dict[str, object]:
+    """The settings an index is bound to."""
+    return {
+        "format": FORMAT,
+        "embedding_model": model,
+        "chunking": {"max_chars": chunking.max_chars, "overlap": chunking.overlap},
+    }
+
+
+def check_settings(manifest: dict[str, object], model: str, chunking: ChunkSettings) -> None:
+    """Refuse to mix vectors or chunks made with different settings."""
+    want = settings_record(model, chunking)
+    have = {key: manifest.get(key) for key in want}
+    if have != want:
+        raise IndexMismatch(
+            f"the index was built with {have}, not {want}: rebuild it with "
+            "`assistant index --full` (or pass the settings it was built with)"
+        )
+
+
+def rebuild(
+    sources: Iterable[str | os.PathLike[str]],
+    index_dir: str | os.PathLike[str],
+    *,
+    full: bool = False,
+    model: str = DEFAULT_MODEL,
+    chunking: ChunkSettings = ChunkSettings(),
+    embedder: Embeddings | None = None,
+    progress: bool | None = None,
+    on_progress: Progress | None = None,
+) -> BuildReport:
+    """Bring the index at `index_dir` in line with the articles under `sources`.
+
+    Incremental unless `full`: unchanged articles cost nothing, changed ones are replaced and
+    articles whose files under `sources` are gone are removed. The new index becomes visible
+    in one atomic step; until then readers see the previous one.
+    """
+    started = time.perf_counter()
+    index_dir = Path(index_dir).expanduser().resolve()
+    sources = [Path(s).expanduser().resolve() for s in sources]
+    show = sys.stderr.isatty() if progress is None else progress
+    with _locked(index_dir):
+        base = None if full else current_build(index_dir)
+        old = Store(base) if base else None
+        try:
+            if old is not None:
+                check_settings(old.manifest, model, chunking)
+            plan = _plan(load(sources), sources, old, show)
+        finally:
+            if old is not None:
+                old.close()
+        if base is not None and not plan.todo and not plan.removed:
+            store = Store(base)
+            try:
+                return _report(index_dir, plan, store, started, changed=False)
+            finally:
+                store.close()
+        build = new_build(index_dir, base)
+        store = Store(build)
+        try:
+            store.delete(plan.removed | plan.updated)
+            _embed_into(store, plan.todo, chunking, embedder or default_embedder(model), show,
+                        on_progress)
+            store.commit()
+            lexical.build(store)
+            report = _report(index_dir, plan, store, started, changed=True)
+            store.write_manifest(
+                settings_record(model, chunking)
+                | {
+                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "articles": report.articles,
+                    "sentences": report.sentences,
+                    "chunks": report.chunks,
+                }
+            )
+        finally:
+            store.close()
+        publish(index_dir, build)
+        return report
+
+
+def _plan(
+    items: Iterator[Article | Skipped], sources: list[Path], old: Store | None, show: bool
+) -> _Plan:
+    """Sort what was read into new, changed, unchanged, removed and skipped."""
+    plan = _Plan()
+    known = old.catalogue() if old else {}
+    by_url = {url: i for i, (_, _, url, _) in known.items() if url}
+    by_text = {th: i for i, (_, _, _, th) in known.items()}
+    seen: dict[str, str] = {}  # article id -> how it was first met
+    seen_urls: dict[str, str] = {}
+    seen_texts: dict[str, str] = {}
+    for item in tqdm(items, desc="reading articles", unit=" articles", disable=not show):
+        if isinstance(item, Skipped):
+            plan.skipped.append(item)
+            continue
+        th = text_hash(item.text)
+        twin = (
+            (seen.get(item.id) and ("same id", seen[item.id]))
+            or (item.url and item.url in seen_urls and ("same URL", seen_urls[item.url]))
+            or (th in seen_texts and ("same text", seen_texts[th]))
+            or (item.url in by_url and by_url[item.url] != item.id and ("same URL", by_url[item.url]))
+            or (th in by_text and by_text[th] != item.id and ("same text", by_text[th]))
+        )
+        if twin:
+            why, first = twin
+            plan.skipped.append(Skipped(item.path, f"duplicate of article {first} ({why})"))
+            continue
+        seen[item.id] = item.id
+        if item.url:
+            seen_urls[item.url] = item.id
+        seen_texts[th] = item.id
+        if item.id not in known:
+            plan.todo.append(item)
+        elif known[item.id][0] != item.content_hash:
+            plan.todo.append(item)
+            plan.updated.add(item.id)
+        else:
+            plan.unchanged += 1
+    for article_id, (_, path, _, _) in known.items():
+        if article_id not in seen and _under(Path(path), sources):
+            plan.removed.add(article_id)
+    return plan
+
+
+def _under(path: Path, sources: list[Path]) -> bool:
+    return any(path == s or s in path.parents for s in sources)
+
+
+def _embed_into(
+    store: Store,
+    articles: list[Article],
+    chunking: ChunkSettings,
+    embedder: Embeddings,
+    show: bool,
+    on_progress: Progress | None,
+) -> None:
+    """Split, chunk and embed articles in batches, with progress in chunks."""
+    prepared = []
+    for article in articles:
+        sentences = split_sentences(article.text)
+        prepared.append((article, sentences, chunk_article(article, sentences, chunking)))
+    total = sum(len(chunks) for _, _, chunks in prepared)
+    bar = tqdm(total=total, desc="embedding chunks", unit=" chunks", disable=not show)
+    done, batch = 0, []
+    for i, item in enumerate(prepared):
+        batch.append(item)
+        size = sum(len(chunks) for _, _, chunks in batch)
+        if size >= EMBED_BATCH or i == len(prepared) - 1:
+            texts = [embedding_text(a, c) for a, _, chunks in batch for c in chunks]
+            vectors = iter(embedder.embed_documents(texts) if texts else [])
+            for article, sentences, chunks in batch:
+                store.add(article, sentences, chunks, [next(vectors) for _ in chunks])
+            done += size
+            bar.update(size)
+            if on_progress:
+                on_progress("embedding chunks", done, total)
+            batch = []
+    bar.close()
+
+
+def _report(index_dir: Path, plan: _Plan, store: Store, started: float, changed: bool) -> BuildReport:
+    return BuildReport(
+        index_dir=str(index_dir),
+        added=len(plan.todo) - len(plan.updated),
+        updated=len(plan.updated),
+        unchanged=plan.unchanged,
+        removed=len(plan.removed),
+        skipped=tuple(plan.skipped),
+        articles=store.count("articles"),
+        sentences=store.count("sentences"),
+        chunks=store.chunks.count(),
+        seconds=time.perf_counter() - started,
+        changed=changed,
+    )
+
+
+@contextmanager
+def _locked(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index folder."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "w")  # noqa: SIM115 - held for the whole build
+    except OSError as error:
+        raise IndexProblem(f"cannot write the index at {index_dir}: {error.strerror}") from error
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as error:
+        handle.close()
+        raise IndexProblem(f"another build of {index_dir} is running; try again later") from error
+    try:
+        yield
+    finally:
+        handle.close()

@@ -1,0 +1,261 @@
+"""The index on disk: Chroma (chunks + vectors) and SQLite (articles, sentences), swapped atomically.
+
+Layout of an index folder:
+    current -> builds/<id>          symlink, replaced atomically when a build is complete
+    builds/<id>/manifest.json       embedding model, chunk settings, counts, build time
+    builds/<id>/articles.sqlite3    articles (full text, metadata, hashes) and sentence offsets
+    builds/<id>/chroma/             Chroma PersistentClient: one record per chunk
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+from index.chunk import Chunk
+from index.load import Article
+from index.sentences import Sentence
+
+FORMAT = 1
+COLLECTION = "chunks"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT, url TEXT, published TEXT, source TEXT, path TEXT,
+    content_hash TEXT, text_hash TEXT, text TEXT);
+CREATE TABLE IF NOT EXISTS sentences (
+    article_id TEXT, n INTEGER, start INTEGER, "end" INTEGER, PRIMARY KEY (article_id, n));
+CREATE INDEX IF NOT EXISTS articles_url ON articles (url);
+CREATE INDEX IF NOT EXISTS articles_text_hash ON articles (text_hash);
+"""
+
+
+class IndexProblem(Exception):
+    """The index cannot be used as asked; the message says what to do."""
+
+
+class IndexMissing(IndexProblem):
+    """No index has been built at this location yet."""
+
+
+class IndexMismatch(IndexProblem):
+    """The index was built with other embedding or chunk settings."""
+
+
+@dataclass(frozen=True)
+class StoredSentence:
+    """A sentence fetched from the index, with its article's metadata."""
+
+    article_id: str
+    n: int
+    start: int
+    end: int
+    text: str
+
+
+def published_number(iso: str) -> int:
+    """YYYY-MM-DD -> YYYYMMDD as an int (0 when unknown), for range filters in Chroma."""
+    return int(iso.replace("-", "")) if iso else 0
+
+
+def text_hash(text: str) -> str:
+    """Hash of an article's text with white space folded, to spot the same text twice."""
+    import hashlib
+
+    return hashlib.sha256(" ".join(text.split()).lower().encode()).hexdigest()
+
+
+def chroma_client(path: Path) -> Any:
+    """A PersistentClient with telemetry off."""
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+class Store:
+    """One build of the index: read it, or (while building) write it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path / "articles.sqlite3", check_same_thread=False)
+        self.db.executescript(_SCHEMA)
+        self._client = chroma_client(self.path / "chroma")
+        self.chunks = self._client.get_or_create_collection(
+            COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """What the build recorded about itself ({} while it is being written)."""
+        file = self.path / "manifest.json"
+        return json.loads(file.read_text()) if file.exists() else {}
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Record the build's settings and counts (last step of a build)."""
+        tmp = self.path / "manifest.json.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2))
+        os.replace(tmp, self.path / "manifest.json")
+
+    # --- reading -------------------------------------------------------------------------
+    def article(self, article_id: str) -> Article | None:
+        """The full article, or None."""
+        row = self.db.execute(
+            "SELECT id, title, text, url, published, source, path FROM articles WHERE id = ?",
+            (article_id,),
+        ).fetchone()
+        return Article(*row) if row else None
+
+    def sentences(self, article_id: str) -> list[Sentence]:
+        """The sentences of an article, in order."""
+        rows = self.db.execute(
+            'SELECT n, start, "end" FROM sentences WHERE article_id = ? ORDER BY n', (article_id,)
+        )
+        return [Sentence(*row) for row in rows]
+
+    def sentence(self, article_id: str, n: int) -> StoredSentence | None:
+        """One sentence with its exact text and offsets."""
+        row = self.db.execute(
+            'SELECT s.start, s."end", substr(a.text, s.start + 1, s."end" - s.start) '
+            "FROM sentences s JOIN articles a ON a.id = s.article_id "
+            "WHERE s.article_id = ? AND s.n = ?",
+            (article_id, n),
+        ).fetchone()
+        return StoredSentence(article_id, n, *row) if row else None
+
+    def catalogue(self) -> dict[str, tuple[str, str, str, str]]:
+        """id -> (content hash, path, url, text hash) of every article."""
+        rows = self.db.execute("SELECT id, content_hash, path, url, text_hash FROM articles")
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+    def count(self, table: str) -> int:
+        """Rows in `articles` or `sentences`."""
+        assert table in ("articles", "sentences")
+        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def sources(self) -> list[str]:
+        """The distinct `source` values, for filters."""
+        rows = self.db.execute("SELECT DISTINCT source FROM articles WHERE source != ''")
+        return sorted(row[0] for row in rows)
+
+    # --- writing -------------------------------------------------------------------------
+    def add(
+        self,
+        article: Article,
+        sentences: Sequence[Sentence],
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]],
+    ) -> None:
+        """Store one article, its sentences and its embedded chunks."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article.id, article.title, article.url, article.published, article.source,
+             article.path, article.content_hash, text_hash(article.text), article.text),
+        )
+        self.db.executemany(
+            "INSERT OR REPLACE INTO sentences VALUES (?, ?, ?, ?)",
+            [(article.id, s.n, s.start, s.end) for s in sentences],
+        )
+        if chunks:
+            self.chunks.upsert(
+                ids=[c.id for c in chunks],
+                embeddings=[list(v) for v in vectors],
+                documents=[c.text for c in chunks],
+                metadatas=[_chunk_metadata(article, c) for c in chunks],
+            )
+
+    def delete(self, article_ids: Iterable[str]) -> None:
+        """Remove articles with their sentences and chunks."""
+        ids = list(article_ids)
+        for article_id in ids:
+            self.chunks.delete(where={"article_id": article_id})
+            self.db.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
+            self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+
+    def commit(self) -> None:
+        """Flush SQLite."""
+        self.db.commit()
+
+    def close(self) -> None:
+        """Release the files (Chroma keeps a per-path system cache)."""
+        self.db.close()
+        self._client.clear_system_cache()
+
+
+def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    return {
+        "article_id": article.id,
+        "chunk": chunk.n,
+        "title": article.title,
+        "url": article.url,
+        "published": article.published,
+        "published_ts": published_number(article.published),
+        "source": article.source,
+        "sentence_ids": [s.n for s in chunk.sentences],
+        "starts": [s.start for s in chunk.sentences],
+        "ends": [s.end for s in chunk.sentences],
+    }
+
+
+# --- build folders and the atomic swap ---------------------------------------------------
+def current_build(index_dir: Path) -> Path | None:
+    """The folder the `current` link points to, or None if nothing was built."""
+    link = Path(index_dir) / "current"
+    if not link.is_symlink():
+        return None
+    target = link.resolve()
+    return target if (target / "manifest.json").exists() else None
+
+
+def open_index(index_dir: Path) -> Store:
+    """The current build for reading; a clear error when there is none."""
+    build = current_build(index_dir)
+    if build is None:
+        raise IndexMissing(
+            f"no index at {index_dir}: build one with `assistant index SOURCE --index-dir "
+            f"{index_dir}` (or `make run` for the sample articles)"
+        )
+    return Store(build)
+
+
+def new_build(index_dir: Path, base: Path | None) -> Path:
+    """A fresh build folder (a copy of `base` for an incremental build), not yet current."""
+    builds = Path(index_dir) / "builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    path = builds / f"{stamp}-{uuid.uuid4().hex[:6]}.partial"
+    if base is not None:
+        shutil.copytree(base, path)
+        (path / "manifest.json").unlink(missing_ok=True)
+    else:
+        path.mkdir()
+    return path
+
+
+def publish(index_dir: Path, build: Path) -> Path:
+    """Make a finished build current in one atomic step and drop builds no reader needs."""
+    final = build.with_suffix("")
+    os.replace(build, final)
+    link = Path(index_dir) / "current"
+    tmp = Path(index_dir) / f".current-{uuid.uuid4().hex[:6]}"
+    tmp.symlink_to(Path("builds") / final.name)
+    os.replace(tmp, link)
+    _prune(index_dir, keep=final)
+    return final
+
+
+def _prune(index_dir: Path, keep: Path, previous: int = 1) -> None:
+    """Remove unfinished builds and all but `previous` older builds (a reader may hold one)."""
+    builds = sorted((Path(index_dir) / "builds").iterdir(), reverse=True)
+    finished = [b for b in builds if b.suffix != ".partial" and b != keep]
+    for old in finished[previous:] + [b for b in builds if b.suffix == ".partial"]:
+        shutil.rmtree(old, ignore_errors=True)
