@@ -49,6 +49,24 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", parents=[index_dir], help="what the index holds")
     p.set_defaults(run=_status)
+
+    llm = argparse.ArgumentParser(add_help=False)
+    llm.add_argument(
+        "--llm",
+        help="provider:model that writes the answer (default: $ASSISTANT_LLM or extractive)",
+    )
+
+    p = sub.add_parser("ask", parents=[index_dir, llm], help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    p.add_argument("--since", help="only articles published on or after this date")
+    p.add_argument("--until", help="only articles published on or before this date")
+    p.add_argument("--source", action="append", help="only articles from this source (repeat)")
+    p.set_defaults(run=_ask)
+
+    p = sub.add_parser("eval", parents=[index_dir, llm], help="measure on a question file")
+    p.add_argument("questions", type=Path, help="JSONL with 'question' and 'answer' fields")
+    p.set_defaults(run=_eval)
     return parser
 
 
@@ -80,6 +98,54 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         store.close()
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.answer import QuestionError, answer
+    from assistant.llm import LLMUnavailable
+
+    try:
+        result = answer(
+            args.question,
+            index_dir=settings.index_dir,
+            since=args.since,
+            until=args.until,
+            sources=args.source,
+            llm=args.llm,
+        )
+    except (QuestionError, LLMUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(result.to_json(indent=2))
+        return 0
+    print(result.text)
+    if result.citations:
+        print()
+    for c in result.citations:
+        where = ", ".join(x for x in (c.source, c.published) if x)
+        print(f"[{c.n}] {c.title}" + (f" ({where})" if where else ""))
+        print(f"    \u201c{c.text}\u201d")
+        if c.url:
+            print(f"    {c.url}")
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.answer import get_assistant
+    from assistant.evaluate import report, run
+    from assistant.llm import LLMUnavailable
+
+    if not args.questions.is_file():
+        print(f"error: no question file at {args.questions}", file=sys.stderr)
+        return 2
+    try:
+        assistant = get_assistant(settings.index_dir, args.llm)
+        print(report(run(assistant, args.questions)))
+    except (ValueError, LLMUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -30,6 +30,7 @@ from index.store import (
     text_hash,
 )
 
+DEFAULT_CHUNKING = ChunkSettings()
 EMBED_BATCH = 256  # chunks per embedding call: large enough to batch well, small for progress
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -96,7 +97,7 @@ def rebuild(
     *,
     full: bool = False,
     model: str = DEFAULT_MODEL,
-    chunking: ChunkSettings = ChunkSettings(),
+    chunking: ChunkSettings = DEFAULT_CHUNKING,
     embedder: Embeddings | None = None,
     progress: bool | None = None,
     on_progress: Progress | None = None,
@@ -109,7 +110,7 @@ def rebuild(
     """
     started = time.perf_counter()
     index_dir = Path(index_dir).expanduser().resolve()
-    sources = [Path(s).expanduser().resolve() for s in sources]
+    roots = [Path(s).expanduser().resolve() for s in sources]
     show = sys.stderr.isatty() if progress is None else progress
     with _locked(index_dir):
         base = None if full else current_build(index_dir)
@@ -117,7 +118,7 @@ def rebuild(
         try:
             if old is not None:
                 check_settings(old.manifest, model, chunking)
-            plan = _plan(load(sources), sources, old, show)
+            plan = _plan(load(roots), roots, old, show)
         finally:
             if old is not None:
                 old.close()
@@ -131,8 +132,9 @@ def rebuild(
         store = Store(build)
         try:
             store.delete(plan.removed | plan.updated)
-            _embed_into(store, plan.todo, chunking, embedder or default_embedder(model), show,
-                        on_progress)
+            _embed_into(
+                store, plan.todo, chunking, embedder or default_embedder(model), show, on_progress
+            )
             store.commit()
             lexical.build(store)
             report = _report(index_dir, plan, store, started, changed=True)
@@ -171,7 +173,11 @@ def _plan(
             (seen.get(item.id) and ("same id", seen[item.id]))
             or (item.url and item.url in seen_urls and ("same URL", seen_urls[item.url]))
             or (th in seen_texts and ("same text", seen_texts[th]))
-            or (item.url in by_url and by_url[item.url] != item.id and ("same URL", by_url[item.url]))
+            or (
+                item.url in by_url
+                and by_url[item.url] != item.id
+                and ("same URL", by_url[item.url])
+            )
             or (th in by_text and by_text[th] != item.id and ("same text", by_text[th]))
         )
         if twin:
@@ -231,7 +237,9 @@ def _embed_into(
     bar.close()
 
 
-def _report(index_dir: Path, plan: _Plan, store: Store, started: float, changed: bool) -> BuildReport:
+def _report(
+    index_dir: Path, plan: _Plan, store: Store, started: float, changed: bool
+) -> BuildReport:
     return BuildReport(
         index_dir=str(index_dir),
         added=len(plan.todo) - len(plan.updated),

@@ -1,4 +1,4 @@
-"""Articles from .txt / .md / .html / .jsonl(.gz) files -> Article, with a clear reason for every skip."""
+"""Articles from .txt / .md / .html / .jsonl(.gz) files -> Article; a clear reason per skip."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gzip
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -143,7 +143,9 @@ def _decode(path: Path, raw: bytes, line: int | None = None) -> str | Skipped:
         )
 
 
-def _article(path: Path, text: str, meta: dict[str, object], fallback_title: str) -> Article | Skipped:
+def _article(
+    path: Path, text: str, meta: Mapping[str, object], fallback_title: str
+) -> Article | Skipped:
     if not text.strip():
         return Skipped(str(path), "article has no text")
     url = str(meta.get("url") or "").strip()
@@ -175,8 +177,8 @@ def _plain(path: Path, text: str) -> Article | Skipped:
 def _html(path: Path, html: str) -> Article | Skipped:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, with_metadata=True, favor_precision=True)
-    if doc is None or not (doc.text or "").strip():
+    doc = trafilatura.bare_extraction(html, with_metadata=True, favor_precision=True, as_dict=False)
+    if doc is None or isinstance(doc, dict) or not (doc.text or "").strip():
         return Skipped(str(path), "no article text found in the HTML")
     meta = {
         "title": doc.title,
@@ -214,4 +216,8 @@ def _jsonl(path: Path, raw: bytes) -> Iterator[Article | Skipped]:
         if not record.get("id"):
             record["id"] = short_hash(str(record.get("url") or "") or body)
         article = _article(path, body, record, f"{path.stem} line {number}")
-        yield article if isinstance(article, Article) else Skipped(article.path, article.reason, number)
+        yield (
+            article
+            if isinstance(article, Article)
+            else Skipped(article.path, article.reason, number)
+        )

@@ -1,4 +1,4 @@
-"""The index on disk: Chroma (chunks + vectors) and SQLite (articles, sentences), swapped atomically.
+"""The index on disk: Chroma (chunks, vectors) and SQLite (articles, sentences), swapped atomically.
 
 Layout of an index folder:
     current -> builds/<id>          symlink, replaced atomically when a build is complete
@@ -158,8 +158,17 @@ class Store:
         """Store one article, its sentences and its embedded chunks."""
         self.db.execute(
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (article.id, article.title, article.url, article.published, article.source,
-             article.path, article.content_hash, text_hash(article.text), article.text),
+            (
+                article.id,
+                article.title,
+                article.url,
+                article.published,
+                article.source,
+                article.path,
+                article.content_hash,
+                text_hash(article.text),
+                article.text,
+            ),
         )
         self.db.executemany(
             "INSERT OR REPLACE INTO sentences VALUES (?, ?, ?, ?)",

@@ -1,0 +1,102 @@
+"""`assistant eval`: run a question file and measure retrieval, citations and latency."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.answer import Assistant, Retrieval
+from assistant.retrieve import Filters
+
+SPECIFIC = 20  # a gold answer found in more articles than this is easy to hit by chance
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One question's result."""
+
+    question: str
+    gold: str
+    specific: bool
+    in_context: bool
+    in_citations: bool
+    covered: bool
+    bad_offsets: int
+    seconds: float
+
+
+def read_questions(path: Path) -> Iterator[dict[str, object]]:
+    """Questions with `question` and `answer` fields; a clear error naming a bad line."""
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: invalid JSON ({error.msg})") from error
+        if not isinstance(record, dict) or not record.get("question") or not record.get("answer"):
+            raise ValueError(f"{path}:{number}: needs 'question' and 'answer' fields")
+        yield record
+
+
+def run(assistant: Assistant, path: Path) -> list[Outcome]:
+    """Ask every question of the file."""
+    outcomes = []
+    for record in read_questions(path):
+        gold = str(record["answer"]).lower()
+        started = time.perf_counter()
+        found: Retrieval = assistant.retrieve(
+            {"question": record["question"], "filters": Filters()}
+        )
+        result = assistant.write(found)
+        seconds = time.perf_counter() - started
+        context = " ".join(c.text for c in found.context).lower()
+        cited = " ".join(c.text for c in result.citations).lower()
+        store = assistant.searcher().store
+        bad = 0
+        for c in result.citations:
+            article = store.article(c.article_id)
+            bad += article is None or article.text[c.start : c.end] != c.text
+        in_articles = record.get("answer_in_articles")
+        specific = not isinstance(in_articles, list) or len(in_articles) <= SPECIFIC
+        outcomes.append(
+            Outcome(
+                str(record["question"]),
+                gold,
+                specific,
+                gold in context,
+                gold in cited,
+                result.covered,
+                bad,
+                seconds,
+            )
+        )
+    return outcomes
+
+
+def report(outcomes: list[Outcome]) -> str:
+    """The figures, on all questions and on the specific ones."""
+    if not outcomes:
+        return "no questions"
+    lines = []
+    for label, group in (("all", outcomes), ("specific", [o for o in outcomes if o.specific])):
+        if not group:
+            continue
+        n = len(group)
+        lines.append(
+            f"{label:9} n={n:4}  answer in context (4,000 chars): "
+            f"{sum(o.in_context for o in group) / n:.3f}  in cited sentences: "
+            f"{sum(o.in_citations for o in group) / n:.3f}  not covered: "
+            f"{sum(not o.covered for o in group) / n:.3f}"
+        )
+    times = sorted(o.seconds * 1000 for o in outcomes)
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    lines.append(
+        f"citations failing the offset check: {sum(o.bad_offsets for o in outcomes)}  "
+        f"latency p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,190 @@
+"""Question -> ranked passages (dense + BM25, fused, wire copies once) -> ranked sentences."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from index.lexical import Lexical, open_lexical
+from index.store import Store, published_number
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which articles may answer: published date range (ISO, inclusive) and sources."""
+
+    since: str = ""
+    until: str = ""
+    sources: frozenset[str] = frozenset()
+
+    def where(self) -> dict[str, Any] | None:
+        """The same filter for Chroma."""
+        clauses: list[dict[str, Any]] = []
+        if self.since:
+            clauses.append({"published_ts": {"$gte": published_number(self.since)}})
+        if self.until:
+            clauses.append({"published_ts": {"$lte": published_number(self.until)}})
+            clauses.append({"published_ts": {"$gt": 0}})
+        if self.sources:
+            clauses.append({"source": {"$in": sorted(self.sources)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its article's metadata and its place in the fused ranking."""
+
+    chunk_id: str
+    article_id: str
+    title: str
+    url: str
+    published: str
+    source: str
+    text: str
+    sentence_ids: tuple[int, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    score: float
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may be cited, with its exact span in its article."""
+
+    passage: Passage
+    n: int
+    start: int
+    end: int
+    text: str
+    score: float
+    similarity: float  # cosine to the question
+
+
+def _norm_words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.lower()))
+
+
+def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
+    """True when two texts share most of their words (wire copies, reprints)."""
+    wa, wb = set(_norm_words(a)), set(_norm_words(b))
+    if not wa or not wb:
+        return False
+    return len(wa & wb) / min(len(wa), len(wb)) >= threshold
+
+
+class Searcher:
+    """Retrieval over one build of the index."""
+
+    def __init__(self, build: Path, embedder: Embeddings):
+        self.build = build
+        self.store = Store(build)
+        self.lexical: Lexical = open_lexical(build)
+        self.embedder = embedder
+
+    def close(self) -> None:
+        """Release the index files."""
+        self.store.close()
+
+    def passages(
+        self, query: str, k: int = 12, filters: Filters = Filters(), pool: int = 40
+    ) -> list[Passage]:
+        """The `k` best chunks by fused dense + BM25 rank, wire copies removed."""
+        vector = self.embedder.embed_query(query)
+        dense = self.store.chunks.query(
+            query_embeddings=[vector], n_results=pool, where=filters.where(), include=[]
+        )["ids"][0]
+        mask = None
+        if filters != Filters():
+            mask = self.lexical.mask(
+                published_number(filters.since), published_number(filters.until), filters.sources
+            )
+        lexical = [cid for cid, _ in self.lexical.search(query, pool, mask)]
+        fused: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, cid in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+        order = sorted(fused, key=fused.__getitem__, reverse=True)[: k * 2]
+        if not order:
+            return []
+        got = self.store.chunks.get(ids=order, include=["documents", "metadatas"])
+        rows = {
+            cid: (doc, meta)
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+        kept: list[Passage] = []
+        for cid in order:
+            doc, meta = rows[cid]
+            if any(
+                near_duplicate(doc, p.text) and p.article_id != meta["article_id"] for p in kept
+            ):
+                continue
+            kept.append(_passage(cid, doc, meta, fused[cid]))
+            if len(kept) == k:
+                break
+        return kept
+
+    def sentences(
+        self, query: str, passages: Sequence[Passage], limit: int = 40
+    ) -> list[Candidate]:
+        """Sentences of the passages ranked for the question, near-duplicates once."""
+        seen: dict[tuple[str, int], None] = {}
+        pieces: list[tuple[Passage, int, int, int]] = []
+        for passage in passages:
+            for n, start, end in zip(
+                passage.sentence_ids, passage.starts, passage.ends, strict=True
+            ):
+                if (passage.article_id, n) not in seen:
+                    seen[(passage.article_id, n)] = None
+                    pieces.append((passage, n, start, end))
+        if not pieces:
+            return []
+        texts = [self._text(p, s, e) for p, _, s, e in pieces]
+        vectors = np.array(self.embedder.embed_documents(texts + [query]))
+        similarity = vectors[:-1] @ vectors[-1]
+        top = max(p.score for p in passages)
+        ranked = sorted(
+            (
+                Candidate(p, n, s, e, t, float(sim) + 0.1 * p.score / top, float(sim))
+                for (p, n, s, e), t, sim in zip(pieces, texts, similarity, strict=True)
+            ),
+            key=lambda c: c.score,
+            reverse=True,
+        )
+        unique: list[Candidate] = []
+        for cand in ranked:
+            if not any(near_duplicate(cand.text, u.text, 0.9) for u in unique):
+                unique.append(cand)
+            if len(unique) == limit:
+                break
+        return unique
+
+    def _text(self, passage: Passage, start: int, end: int) -> str:
+        offset = passage.starts[0]
+        return passage.text[start - offset : end - offset]
+
+
+def _passage(cid: str, doc: str, meta: dict[str, Any], score: float) -> Passage:
+    return Passage(
+        chunk_id=cid,
+        article_id=str(meta["article_id"]),
+        title=str(meta["title"]),
+        url=str(meta["url"]),
+        published=str(meta["published"]),
+        source=str(meta["source"]),
+        text=doc,
+        sentence_ids=tuple(meta["sentence_ids"]),
+        starts=tuple(meta["starts"]),
+        ends=tuple(meta["ends"]),
+        score=score,
+    )
