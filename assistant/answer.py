@@ -6,7 +6,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ CONTEXT_CHARS = 4000  # source sentences shown to an LLM (and measured by `assis
 EXTRACT_CHARS = 800  # cited text in an extractive answer
 COVERED = 0.35  # best sentence's cosine to the question below which the articles do not cover it
 NOT_COVERED = "The indexed articles do not cover this question."
+_CITED_SENTENCE = re.compile(r".*?\[\d+\](?: |$)")  # one extracted sentence with its marker
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -164,17 +165,35 @@ class Assistant:
 
     def write(self, found: Retrieval) -> Answer:
         """Write the answer from the ranked sentences: extractive, or the LLM then checked."""
+        *_, final = self.stream_write(found)
+        assert isinstance(final, Answer)
+        return final
+
+    def stream(self, request: Mapping[str, Any]) -> Iterator[str | Answer]:
+        """Like `chain.invoke`, but yields the draft text as it is written, then the Answer."""
+        yield from self.stream_write(self.retrieve(request))
+
+    def stream_write(self, found: Retrieval) -> Iterator[str | Answer]:
+        """Text pieces as they are written (LLM tokens or extracted sentences), then the Answer."""
         if not found.candidates or found.candidates[0].similarity < COVERED:
-            return Answer(found.question, NOT_COVERED, (), covered=False)
+            yield Answer(found.question, NOT_COVERED, (), covered=False)
+            return
         if self.llm is None:
-            return extractive(found)
-        draft = str(self.llm.invoke(prompt_for(found)).content)
-        if "NOT COVERED" in draft.upper():
-            return Answer(found.question, NOT_COVERED, (), covered=False)
+            result = extractive(found)
+            yield from _CITED_SENTENCE.findall(result.text)
+            yield result
+            return
+        parts = []
+        for chunk in self.llm.stream(prompt_for(found)):
+            piece = str(chunk.content)
+            parts.append(piece)
+            yield piece
+        draft = "".join(parts)
+        if draft.strip().upper().startswith("NOT COVERED"):
+            yield Answer(found.question, NOT_COVERED, (), covered=False)
+            return
         text, cites = check(draft, found.context, self.embedder)
-        if not cites:
-            return extractive(found)
-        return Answer(found.question, text, tuple(cites))
+        yield Answer(found.question, text, tuple(cites)) if cites else extractive(found)
 
 
 def _context(candidates: Sequence[Candidate]) -> tuple[Citation, ...]:
