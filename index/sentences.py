@@ -42,8 +42,9 @@ def split_sentences(text: str) -> list[Sentence]:
     """Sentences of `text` in order; `text[s.start:s.end]` is the sentence, stripped."""
     sentences: list[Sentence] = []
     for p_start, p_end in paragraphs(text):
-        # Hard-wrapped lines: a space for the newline keeps every offset where it was.
-        para = text[p_start:p_end].replace("\n", " ")
+        # Hard-wrapped lines: a space for the newline (and the \r of a CRLF, which pysbd takes
+        # for a sentence end) keeps every offset where it was.
+        para = text[p_start:p_end].replace("\n", " ").replace("\r", " ")
         cursor = 0
         for segment in _segmenter().segment(para):
             piece = segment.strip()

@@ -1,0 +1,195 @@
+"""Sentence splitting: hard cases kept whole, paragraphs never joined, offsets exact."""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import islice
+from pathlib import Path
+
+import pytest
+
+from index.load import load_file
+from index.sentences import paragraphs, split_sentences
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_ARTICLE = REPO / "data" / "articles" / "avdiivka-2024-02-16.txt"
+DEV_CORPUS = REPO.parent / "shared" / "data" / "dev" / "corpus.jsonl"
+
+
+def texts(text: str) -> list[str]:
+    """The sentences of `text`, read back through their offsets."""
+    return [text[s.start : s.end] for s in split_sentences(text)]
+
+
+def assert_exact_offsets(text: str) -> None:
+    """Every sentence is a stripped, non-empty, in-order span, and together they cover the text."""
+    sentences = split_sentences(text)
+    assert [s.n for s in sentences] == list(range(len(sentences)))
+    previous_end = 0
+    for s in sentences:
+        piece = text[s.start : s.end]
+        assert piece and piece == piece.strip(), (s, piece)
+        assert s.start >= previous_end, (s, piece)
+        previous_end = s.end
+    # Nothing but white space is left out between and around the sentences.
+    covered = "".join(text[s.start : s.end] for s in sentences)
+    assert re.sub(r"\s", "", covered) == re.sub(r"\s", "", text)
+
+
+HARD_CASES = [
+    (
+        "Stoltenberg expects the U.S. Congress to agree on a package. Funding ran out.",
+        ["Stoltenberg expects the U.S. Congress to agree on a package.", "Funding ran out."],
+    ),
+    (
+        "U.S. Congress passed the bill. The president signed it.",
+        ["U.S. Congress passed the bill.", "The president signed it."],
+    ),
+    (
+        "The deal was signed on Jan. 5, 2024. It takes effect in March.",
+        ["The deal was signed on Jan. 5, 2024.", "It takes effect in March."],
+    ),
+    (
+        "Prices rose in Jan. and fell in Feb. Analysts were surprised.",
+        ["Prices rose in Jan. and fell in Feb.", "Analysts were surprised."],
+    ),
+    (
+        "About 3.5 million people fled. Most went west.",
+        ["About 3.5 million people fled.", "Most went west."],
+    ),
+    ("Turnout was 62.5%. That was a record.", ["Turnout was 62.5%.", "That was a record."]),
+    (
+        "J.K. Rowling wrote the books. They sold well.",
+        ["J.K. Rowling wrote the books.", "They sold well."],
+    ),
+    ("George W. Bush spoke. He left.", ["George W. Bush spoke.", "He left."]),
+    (
+        "Dr. Smith met Mr. Jones at 5 p.m. on Friday. They talked.",
+        ["Dr. Smith met Mr. Jones at 5 p.m. on Friday.", "They talked."],
+    ),
+    ("The talks ended at 5 p.m. Officials left.", ["The talks ended at 5 p.m.", "Officials left."]),
+    (
+        "Sen. Chuck Schumer, D-N.Y., spoke on Tuesday. The bill passed.",
+        ["Sen. Chuck Schumer, D-N.Y., spoke on Tuesday.", "The bill passed."],
+    ),
+    (
+        'He said, "We will win. We have no choice." Then he left.',
+        ['He said, "We will win. We have no choice."', "Then he left."],
+    ),
+    (
+        "She said: “I don’t know. Maybe tomorrow.” The crowd cheered.",
+        ["She said: “I don’t know. Maybe tomorrow.”", "The crowd cheered."],
+    ),
+    (
+        "“We will not give up,” he said. “Never.”",
+        ["“We will not give up,” he said.", "“Never.”"],
+    ),
+    (
+        "He paused... and then he spoke again. Nobody listened.",
+        ["He paused... and then he spoke again.", "Nobody listened."],
+    ),
+    (
+        "Officials said … the talks had failed. Both sides left.",
+        ["Officials said … the talks had failed.", "Both sides left."],
+    ),
+    ("The vote was close... Nobody expected it.", ["The vote was close...", "Nobody expected it."]),
+    ("Is it over? Yes! It is.", ["Is it over?", "Yes!", "It is."]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), HARD_CASES, ids=[c[0][:30] for c in HARD_CASES])
+def test_hard_cases_stay_inside_their_sentences(text: str, expected: list[str]) -> None:
+    assert texts(text) == expected
+    assert_exact_offsets(text)
+
+
+def test_paragraphs_are_never_joined_even_without_final_punctuation() -> None:
+    text = "Sign up for our newsletter\n\nRead more\nThe story begins here. It goes on"
+    assert texts(text) == [
+        "Sign up for our newsletter",
+        "Read more",
+        "The story begins here.",
+        "It goes on",
+    ]
+
+
+def test_a_line_starting_in_lower_case_continues_a_hard_wrapped_sentence() -> None:
+    text = "A sentence that was hard-wrapped\nby an editor ends here. Next one.\nNew paragraph."
+    assert texts(text) == [
+        "A sentence that was hard-wrapped\nby an editor ends here.",
+        "Next one.",
+        "New paragraph.",
+    ]
+
+
+def test_windows_line_endings_neither_split_nor_join_sentences() -> None:
+    text = "First line.\r\nSecond line.\r\n\r\nThird one, hard\r\nwrapped here. End."
+    assert texts(text) == [
+        "First line.",
+        "Second line.",
+        "Third one, hard\r\nwrapped here.",
+        "End.",
+    ]
+    assert_exact_offsets(text)
+
+
+def test_paragraph_spans_skip_blank_lines_and_surrounding_space() -> None:
+    text = "  One.\n\n\n  Two, then\nthree.  \n"
+    assert [text[a:b] for a, b in paragraphs(text)] == ["One.", "Two, then\nthree."]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n\t\n"])
+def test_blank_text_has_no_sentences(text: str) -> None:
+    assert split_sentences(text) == []
+
+
+def test_offsets_count_characters_not_bytes() -> None:
+    text = "Zelenskyy’s office said “yes”. Macron’s office — in Paris — agreed. Done 🎉."
+    assert texts(text) == [
+        "Zelenskyy’s office said “yes”.",
+        "Macron’s office — in Paris — agreed.",
+        "Done 🎉.",
+    ]
+    assert_exact_offsets(text)
+
+
+def test_the_sample_article_splits_into_its_real_sentences() -> None:
+    (article,) = load_file(SAMPLE_ARTICLE)
+    sentences = texts(article.text)
+    assert len(sentences) == 36
+    assert sentences[0] == (
+        "Ukrainian President Volodymyr Zelenskyy is in Paris Friday, where France and Ukraine "
+        "are set to sign a bilateral security agreement."
+    )
+    assert (
+        "Stoltenberg said he also expects the U.S. Congress to agree on a new support package "
+        "for Ukraine after funding ran out in December."
+    ) in sentences
+    # Two sentences on one line (one paragraph) are split ...
+    assert "A following attack killed four more people." in sentences
+    # ... while a quotation with ellipses inside stays one sentence.
+    quote = next(s for s in sentences if s.startswith("“The situation in the city"))
+    assert quote.endswith("have approximately seven brigades,” the message said.")
+    assert sentences[-1].startswith("Some information for this report came from")
+    assert_exact_offsets(article.text)
+
+
+def test_no_sentence_crosses_a_line_of_the_sample_article() -> None:
+    (article,) = load_file(SAMPLE_ARTICLE)
+    assert all("\n" not in s for s in texts(article.text))
+
+
+def test_real_articles_of_the_dev_corpus_split_with_exact_offsets() -> None:
+    with DEV_CORPUS.open(encoding="utf-8") as lines:
+        records = [json.loads(line) for line in islice(lines, 40)]
+    assert len(records) == 40
+    total = 0
+    for record in records:
+        text = record["text"]
+        assert_exact_offsets(text)
+        sentences = texts(text)
+        total += len(sentences)
+        # The corpus separates paragraphs with blank lines: no sentence may span one.
+        assert not [s for s in sentences if "\n\n" in s], record["id"]
+    assert total > 40 * 10  # real articles, not one "sentence" each
