@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -31,6 +31,7 @@ class Article:
     published: str = ""  # ISO date (YYYY-MM-DD) or ""
     source: str = ""
     path: str = ""  # the file it was read from
+    line: int | None = field(default=None, compare=False)  # its line in a JSONL file
 
     @property
     def content_hash(self) -> str:
@@ -75,16 +76,41 @@ def discover(sources: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Skipp
     for source in sources:
         path = Path(source).expanduser()
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path).parts
-                if child.is_file() and not any(part.startswith(".") for part in rel):
-                    yield child.resolve()
+            yield from _walk(path)
         elif path.is_file():
             yield path.resolve()
         elif path.exists() or path.is_symlink():
-            yield Skipped(str(path), "not a regular file")
+            yield Skipped(str(path), _not_a_file(path))
         else:
             yield Skipped(str(path), "no such file or folder")
+
+
+def _walk(folder: Path) -> Iterator[Path | Skipped]:
+    """The files under `folder`; entries that cannot be read are reported, never dropped."""
+    if not os.access(folder, os.R_OK | os.X_OK):
+        yield Skipped(str(folder.resolve()), "cannot read: permission denied")
+        return
+    for child in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in child.relative_to(folder).parts):
+            continue
+        named = child.parent.resolve() / child.name  # the entry itself, not where it links to
+        if child.is_file():
+            yield child.resolve()
+        elif not child.is_dir():
+            yield Skipped(str(named), _not_a_file(child))
+        elif not os.access(child, os.R_OK | os.X_OK):
+            yield Skipped(str(named), "cannot read: permission denied")
+
+
+def _not_a_file(path: Path) -> str:
+    """Why a directory entry that is neither a file nor a folder is not read."""
+    if path.is_symlink() and not path.exists():
+        return f"broken symbolic link (its target {os.readlink(path)} does not exist)"
+    if path.is_fifo():
+        return "not a regular file (a named pipe)"
+    if path.is_socket():
+        return "not a regular file (a socket)"
+    return "not a regular file (a device or other special file)"
 
 
 def load(sources: Iterable[str | os.PathLike[str]]) -> Iterator[Article | Skipped]:
@@ -166,7 +192,8 @@ def _plain(path: Path, text: str) -> Article | Skipped:
     try:
         post = frontmatter.loads(text)
     except Exception as error:  # the YAML parser raises many types; report, do not guess
-        return Skipped(str(path), f"invalid front matter ({type(error).__name__}: {error})")
+        message = " ".join(str(error).split())  # YAML errors span lines; a skip is one line
+        return Skipped(str(path), f"invalid front matter ({type(error).__name__}: {message})")
     body = post.content
     heading = next((ln.lstrip("# ").strip() for ln in body.splitlines() if ln.strip()), "")
     fallback = heading[:120] if path.suffix.lower() != ".txt" and heading else ""
@@ -204,7 +231,8 @@ def _jsonl(path: Path, raw: bytes) -> Iterator[Article | Skipped]:
         try:
             record = json.loads(text)
         except json.JSONDecodeError as error:
-            yield Skipped(str(path), f"invalid JSON ({error.msg} at column {error.colno})", number)
+            why = error.msg.removesuffix(" at")  # "Unterminated string starting at" + " at column"
+            yield Skipped(str(path), f"invalid JSON ({why} at column {error.colno})", number)
             continue
         if not isinstance(record, dict):
             yield Skipped(str(path), "expected a JSON object with a 'text' field", number)
@@ -216,8 +244,7 @@ def _jsonl(path: Path, raw: bytes) -> Iterator[Article | Skipped]:
         if not record.get("id"):
             record["id"] = short_hash(str(record.get("url") or "") or body)
         article = _article(path, body, record, f"{path.stem} line {number}")
-        yield (
-            article
-            if isinstance(article, Article)
-            else Skipped(article.path, article.reason, number)
-        )
+        if isinstance(article, Article):
+            yield replace(article, line=number)
+        else:
+            yield Skipped(article.path, article.reason, number)
