@@ -153,52 +153,90 @@ def rebuild(
         return report
 
 
+_Key = tuple[str, str, str]  # (article id, URL, folded text hash): what makes two articles one
+_Twin = tuple[str, str]  # (why, id of the article met first)
+
+
+class _Twins:
+    """Articles by id, URL and folded text, to tell when one is met twice."""
+
+    def __init__(self, by_id: bool = True):
+        self.by_id = by_id
+        self.ids: set[str] = set()
+        self.urls: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
+
+    def add(self, key: _Key) -> None:
+        article_id, url, th = key
+        self.ids.add(article_id)
+        if url:
+            self.urls.setdefault(url, article_id)
+        self.texts.setdefault(th, article_id)
+
+    def twin(self, key: _Key) -> _Twin | None:
+        """Why the article with `key` is a copy of one added before, or None."""
+        article_id, url, th = key
+        if self.by_id and article_id in self.ids:
+            return "same id", article_id
+        for why, first in (("same URL", self.urls.get(url)), ("same text", self.texts.get(th))):
+            if first and first != article_id:
+                return why, first
+        return None
+
+
 def _plan(
     items: Iterator[Article | Skipped], sources: list[Path], old: Store | None, show: bool
 ) -> _Plan:
     """Sort what was read into new, changed, unchanged, removed and skipped."""
     plan = _Plan()
     known = old.catalogue() if old else {}
-    by_url = {url: i for i, (_, _, url, _) in known.items() if url}
-    by_text = {th: i for i, (_, _, _, th) in known.items()}
-    seen: dict[str, str] = {}  # article id -> how it was first met
-    seen_urls: dict[str, str] = {}
-    seen_texts: dict[str, str] = {}
+    indexed, met = _Twins(by_id=False), _Twins()
+    for article_id, (_, _, url, th) in known.items():
+        indexed.add((article_id, url, th))
+    waiting: list[tuple[Article, _Key, _Twin]] = []  # copies of indexed articles that may be gone
     for item in tqdm(items, desc="reading articles", unit=" articles", disable=not show):
         if isinstance(item, Skipped):
             plan.skipped.append(item)
             continue
-        th = text_hash(item.text)
-        twin = (
-            (seen.get(item.id) and ("same id", seen[item.id]))
-            or (item.url and item.url in seen_urls and ("same URL", seen_urls[item.url]))
-            or (th in seen_texts and ("same text", seen_texts[th]))
-            or (
-                item.url in by_url
-                and by_url[item.url] != item.id
-                and ("same URL", by_url[item.url])
-            )
-            or (th in by_text and by_text[th] != item.id and ("same text", by_text[th]))
-        )
-        if twin:
-            why, first = twin
-            plan.skipped.append(Skipped(item.path, f"duplicate of article {first} ({why})"))
-            continue
-        seen[item.id] = item.id
-        if item.url:
-            seen_urls[item.url] = item.id
-        seen_texts[th] = item.id
-        if item.id not in known:
-            plan.todo.append(item)
-        elif known[item.id][0] != item.content_hash:
-            plan.todo.append(item)
-            plan.updated.add(item.id)
+        key = (item.id, item.url, text_hash(item.text))
+        if twin := met.twin(key):
+            plan.skipped.append(_duplicate(item, twin))
+        elif twin := indexed.twin(key):
+            waiting.append((item, key, twin))
         else:
-            plan.unchanged += 1
-    for article_id, (_, path, _, _) in known.items():
-        if article_id not in seen and _under(Path(path), sources):
-            plan.removed.add(article_id)
+            _accept(plan, met, known, item, key)
+    # Indexed articles that were not read again stay only when they live outside the sources.
+    untouched = {
+        i
+        for i, (_, path, _, _) in known.items()
+        if i not in met.ids and not _under(Path(path), sources)
+    }
+    for item, key, twin in waiting:  # a copy of an article that is gone (a renamed file) stays
+        again = met.twin(key) or (twin if twin[1] in untouched else None)
+        if again:
+            plan.skipped.append(_duplicate(item, again))
+        else:
+            _accept(plan, met, known, item, key)
+    plan.removed = {i for i in known if i not in met.ids and i not in untouched}
     return plan
+
+
+def _accept(
+    plan: _Plan, met: _Twins, known: dict[str, tuple[str, str, str, str]], item: Article, key: _Key
+) -> None:
+    met.add(key)
+    if item.id not in known:
+        plan.todo.append(item)
+    elif known[item.id][0] != item.content_hash:
+        plan.todo.append(item)
+        plan.updated.add(item.id)
+    else:
+        plan.unchanged += 1
+
+
+def _duplicate(item: Article, twin: _Twin) -> Skipped:
+    why, first = twin
+    return Skipped(item.path, f"duplicate of article {first} ({why})", item.line)
 
 
 def _under(path: Path, sources: list[Path]) -> bool:

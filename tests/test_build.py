@@ -1,0 +1,382 @@
+"""rebuild(): what the index holds, incremental updates, duplicates, settings, skipped inputs."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from index.build import BuildReport, rebuild
+from index.chunk import ChunkSettings
+from index.load import Article, load_file
+from index.store import IndexMismatch, IndexProblem, Store, open_index
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_ARTICLE = REPO / "data" / "articles" / "avdiivka-2024-02-16.txt"
+
+ARTICLES = {
+    "harbour.txt": (
+        "---\ntitle: Harbour bridge reopens\npublished: 2024-03-14\nsource: Port Times\n---\n"
+        "The harbour bridge reopened on Thursday after eight months of repairs. "
+        "Engineers said the work cost about 3.5 million dollars.\n"
+        "Ferry operators will return to their usual timetable next week.\n"
+    ),
+    "library.txt": (
+        "---\ntitle: City library extends its hours\npublished: 2024-03-15\n---\n"
+        "The central library will stay open until 9 p.m. on weekdays from April. "
+        "The council approved the change on Jan. 5 after a public survey.\n"
+    ),
+    "orchard.md": (
+        "---\ntitle: Frost threatens apple orchards\n---\n"
+        "Growers in the valley lit fires overnight to protect blossoms from frost. "
+        "Dr. Lena Park of the farm institute said losses could reach a third of the crop.\n"
+    ),
+}
+
+
+def write_articles(folder: Path, articles: dict[str, str] = ARTICLES) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in articles.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def build(sources: list[Path] | Path, index_dir: Path, embedder: Any, **kw: Any) -> BuildReport:
+    roots = sources if isinstance(sources, list) else [sources]
+    return rebuild(roots, index_dir, embedder=embedder, progress=False, **kw)
+
+
+def counts(report: BuildReport) -> tuple[int, int, int, int, int]:
+    return report.added, report.updated, report.unchanged, report.removed, len(report.skipped)
+
+
+def article_id(path: Path) -> str:
+    (article,) = load_file(path.resolve())
+    assert isinstance(article, Article)
+    return article.id
+
+
+def current_target(index_dir: Path) -> str:
+    return os.readlink(index_dir / "current")
+
+
+def titles(index_dir: Path) -> dict[str, str]:
+    store = open_index(index_dir)
+    try:
+        return {i: store.article(i).title for i in store.catalogue()}  # type: ignore[union-attr]
+    finally:
+        store.close()
+
+
+def chunk_documents(store: Store, article: str) -> list[str]:
+    return store.chunks.get(where={"article_id": article}, include=["documents"])["documents"]
+
+
+def assert_consistent(index_dir: Path) -> None:
+    """The counts of SQLite and Chroma match the manifest and every chunk has its article."""
+    store = open_index(index_dir)
+    try:
+        manifest = store.manifest
+        assert store.count("articles") == manifest["articles"]
+        assert store.count("sentences") == manifest["sentences"]
+        assert store.chunks.count() == manifest["chunks"]
+        metas = store.chunks.get(include=["metadatas"])["metadatas"]
+        assert {m["article_id"] for m in metas} == set(store.catalogue())
+    finally:
+        store.close()
+
+
+# --- what an index holds --------------------------------------------------------------------
+def test_sample_index_records_its_settings_and_counts(sample_index: Path) -> None:
+    store = open_index(sample_index)
+    try:
+        manifest = store.manifest
+        assert manifest["embedding_model"] == "all-MiniLM-L6-v2"
+        assert manifest["chunking"] == {"max_chars": 700, "overlap": 1}
+        assert (manifest["articles"], manifest["sentences"]) == (1, 36)
+        assert manifest["chunks"] == store.chunks.count() > 1
+    finally:
+        store.close()
+    assert_consistent(sample_index)
+
+
+def test_any_article_and_any_sentence_can_be_fetched(sample_index: Path) -> None:
+    (loaded,) = load_file(SAMPLE_ARTICLE.resolve())
+    assert isinstance(loaded, Article)
+    store = open_index(sample_index)
+    try:
+        article = store.article(loaded.id)
+        assert article is not None
+        assert (article.title, article.text, article.published, article.source) == (
+            loaded.title,
+            loaded.text,
+            "2024-02-16",
+            "VOA News",
+        )
+        sentences = store.sentences(loaded.id)
+        assert len(sentences) == 36
+        for s in sentences:
+            fetched = store.sentence(loaded.id, s.n)
+            assert fetched is not None
+            assert (fetched.start, fetched.end) == (s.start, s.end)
+            assert fetched.text == loaded.text[s.start : s.end]
+        assert store.sentence(loaded.id, 7).text == (  # type: ignore[union-attr]
+            "Stoltenberg said he also expects the U.S. Congress to agree on a new support "
+            "package for Ukraine after funding ran out in December."
+        )
+        assert store.sentence(loaded.id, 36) is None
+        assert store.article("no-such-article") is None
+    finally:
+        store.close()
+
+
+def test_a_query_finds_the_chunk_that_answers_it(sample_index: Path, embedder: Any) -> None:
+    store = open_index(sample_index)
+    try:
+        vector = embedder.embed_query("Which Russian navy ship did Ukraine destroy?")
+        hits = store.chunks.query(query_embeddings=[vector], n_results=2)
+        assert any("Caesar Kunikov" in d for d in hits["documents"][0])
+        assert all(store.article(m["article_id"]) for m in hits["metadatas"][0])
+    finally:
+        store.close()
+
+
+def test_the_same_articles_give_the_same_index(tmp_path: Path, embedder: Any) -> None:
+    src = write_articles(tmp_path / "src")
+    build(src, tmp_path / "one", embedder)
+    build(src, tmp_path / "two", embedder)
+    got = []
+    for name in ("one", "two"):
+        store = open_index(tmp_path / name)
+        try:
+            chunks = store.chunks.get(include=["documents"])
+            sentences = {i: store.sentences(i) for i in store.catalogue()}
+            got.append((sorted(zip(chunks["ids"], chunks["documents"], strict=True)), sentences))
+        finally:
+            store.close()
+    assert got[0] == got[1]
+    assert len(got[0][1]) == 3
+
+
+# --- incremental rebuilds -------------------------------------------------------------------
+def test_unchanged_articles_cost_nothing(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    first = build(src, index_dir, embedder)
+    assert counts(first) == (3, 0, 0, 0, 0)
+    assert first.changed
+    builds = sorted(p.name for p in (index_dir / "builds").iterdir())
+    target = current_target(index_dir)
+
+    second = build(src, index_dir, embedder)
+    assert counts(second) == (0, 0, 3, 0, 0)
+    assert not second.changed
+    assert (second.articles, second.chunks) == (first.articles, first.chunks)
+    assert sorted(p.name for p in (index_dir / "builds").iterdir()) == builds  # no new folder
+    assert current_target(index_dir) == target
+
+
+def test_changed_articles_are_replaced_and_gone_ones_removed(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    harbour, library = article_id(src / "harbour.txt"), article_id(src / "library.txt")
+    edited = ARTICLES["harbour.txt"].replace("eight months", "nine months")
+    (src / "harbour.txt").write_text(edited, encoding="utf-8")
+    (src / "library.txt").unlink()
+    (src / "new.txt").write_text("A new park opened. Children played.", encoding="utf-8")
+
+    report = build(src, index_dir, embedder)
+    assert counts(report) == (1, 1, 1, 1, 0)
+    store = open_index(index_dir)
+    try:
+        assert "nine months" in store.article(harbour).text  # type: ignore[union-attr]
+        documents = chunk_documents(store, harbour)
+        assert documents and all("eight months" not in d for d in documents)
+        assert any("nine months" in d for d in documents)
+        assert store.sentence(harbour, 0).text == (  # type: ignore[union-attr]
+            "The harbour bridge reopened on Thursday after nine months of repairs."
+        )
+        assert store.article(library) is None
+        assert store.sentences(library) == [] and chunk_documents(store, library) == []
+        assert report.articles == store.count("articles") == 3
+    finally:
+        store.close()
+    assert_consistent(index_dir)
+
+
+def test_a_new_title_is_an_update_too(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    text = ARTICLES["orchard.md"].replace("Frost threatens", "Late frost threatens")
+    (src / "orchard.md").write_text(text, encoding="utf-8")
+    assert counts(build(src, index_dir, embedder)) == (0, 1, 2, 0, 0)
+    orchard = article_id(src / "orchard.md")
+    assert titles(index_dir)[orchard] == "Late frost threatens apple orchards"
+    store = open_index(index_dir)
+    try:
+        metas = store.chunks.get(where={"article_id": orchard}, include=["metadatas"])
+        assert [m["title"] for m in metas["metadatas"]] == ["Late frost threatens apple orchards"]
+    finally:
+        store.close()
+
+
+def test_a_renamed_file_keeps_its_article(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    (src / "library.txt").rename(src / "library-2024.txt")
+    report = build(src, index_dir, embedder)
+    assert counts(report) == (1, 0, 2, 1, 0), report.summary()
+    assert sorted(titles(index_dir).values()) == [
+        "City library extends its hours",
+        "Frost threatens apple orchards",
+        "Harbour bridge reopens",
+    ]
+    assert_consistent(index_dir)
+
+
+def test_only_articles_under_the_sources_read_can_be_removed(tmp_path: Path, embedder: Any) -> None:
+    a = write_articles(tmp_path / "a", {"one.txt": "First folder. One."})
+    b = write_articles(tmp_path / "b", {"two.txt": "Second folder. Two."})
+    index_dir = tmp_path / "index"
+    build(a, index_dir, embedder)
+    assert counts(build(b, index_dir, embedder)) == (1, 0, 0, 0, 0)
+    assert len(titles(index_dir)) == 2  # a's article stays: a was not read this time
+    (a / "one.txt").unlink()
+    assert counts(build([a, b], index_dir, embedder)) == (0, 0, 1, 1, 0)
+    assert list(titles(index_dir).values()) == ["Two"]
+
+
+def test_full_rebuilds_from_scratch(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    target = current_target(index_dir)
+    report = build(src, index_dir, embedder, full=True)
+    assert counts(report) == (3, 0, 0, 0, 0)
+    assert report.changed and current_target(index_dir) != target
+    assert_consistent(index_dir)
+
+
+def test_old_builds_are_pruned(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    for n in range(3):
+        (src / "extra.txt").write_text(f"Version {n} of an extra article. It changes.")
+        build(src, index_dir, embedder)
+    builds = sorted((index_dir / "builds").iterdir())
+    assert len(builds) == 2  # the current one and the one a reader may still hold
+    assert not [b for b in builds if b.suffix == ".partial"]
+    assert (index_dir / "current").resolve() in builds
+
+
+# --- the same article twice -------------------------------------------------------------------
+def test_the_same_article_twice_is_indexed_once(tmp_path: Path, embedder: Any) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    records = [
+        {"id": "a1", "url": "https://example.org/a", "title": "A", "text": "Alpha text. One."},
+        {"id": "a1", "title": "A again", "text": "Different text. Same id."},
+        {"id": "b1", "url": "https://example.org/a", "title": "B", "text": "Beta text. Two."},
+        {"id": "c1", "title": "C", "text": "Gamma   text.\nThree."},
+    ]
+    (src / "feed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (src / "gamma.txt").write_text("gamma text. three.")  # same words as c1, other case/spaces
+    report = build(src, tmp_path / "index", embedder)
+    assert counts(report) == (2, 0, 0, 0, 3)
+    feed = (src / "feed.jsonl").resolve()
+    assert [str(s) for s in report.skipped] == [
+        f"{feed}:2: duplicate of article a1 (same id)",
+        f"{feed}:3: duplicate of article a1 (same URL)",
+        f"{(src / 'gamma.txt').resolve()}: duplicate of article c1 (same text)",
+    ]
+    assert sorted(titles(tmp_path / "index")) == ["a1", "c1"]
+
+
+@pytest.mark.parametrize("copy", ["aa-copy.txt", "zz-copy.txt"])  # read before or after it
+def test_a_copy_of_an_indexed_article_is_skipped(tmp_path: Path, embedder: Any, copy: str) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    (src / copy).write_text(ARTICLES["library.txt"])  # same text, other file and id
+    report = build(src, index_dir, embedder)
+    assert counts(report) == (0, 0, 3, 0, 1)
+    library = article_id(src / "library.txt")
+    assert [s.reason for s in report.skipped] == [f"duplicate of article {library} (same text)"]
+
+
+# --- settings ---------------------------------------------------------------------------------
+def test_other_settings_are_refused_until_a_full_rebuild(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    target = current_target(index_dir)
+    with pytest.raises(IndexMismatch, match="max_chars.*assistant index --full"):
+        build(src, index_dir, embedder, chunking=ChunkSettings(max_chars=300))
+    with pytest.raises(
+        IndexMismatch, match="other-model.*rebuild it with `assistant index --full`"
+    ):
+        build(src, index_dir, embedder, model="other-model")
+    assert current_target(index_dir) == target
+
+    report = build(src, index_dir, embedder, chunking=ChunkSettings(max_chars=300), full=True)
+    assert report.added == 3
+    store = open_index(index_dir)
+    try:
+        assert store.manifest["chunking"] == {"max_chars": 300, "overlap": 1}
+        assert all(len(d) <= 300 for d in store.chunks.get(include=["documents"])["documents"])
+    finally:
+        store.close()
+
+
+# --- bad input and unwritable indexes ---------------------------------------------------------
+def test_bad_inputs_are_skipped_with_reasons_and_the_rest_indexed(
+    tmp_path: Path, embedder: Any
+) -> None:
+    src = write_articles(tmp_path / "src", {"good.txt": "Good article. It counts."})
+    (src / "empty.txt").write_bytes(b"")
+    (src / "binary.txt").write_bytes(b"\x00\xff\x00")
+    (src / "latin1.txt").write_bytes("Caf\xe9".encode("latin-1"))
+    (src / "feed.jsonl").write_text('{"id": "j", "text": "From the feed. Fine."}\n{"id":\n')
+    (src / "notext.jsonl").write_text('{"id": "n", "title": "Empty", "text": ""}\n')
+    (src / "huge.txt").write_text("Big. " * 4_000_000)
+    (src / "sheet.xlsx").write_bytes(b"PK")
+    (src / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    os.mkfifo(src / "pipe.txt")
+
+    report = build(src, tmp_path / "index", embedder)
+    assert counts(report)[:4] == (2, 0, 0, 0)
+    root = src.resolve()
+    assert [str(s).removeprefix(f"{root}/") for s in report.skipped] == [
+        "binary.txt: binary file (contains NUL bytes), not text",
+        "empty.txt: empty file",
+        "feed.jsonl:2: invalid JSON (Expecting value at column 7)",
+        f"gone.txt: broken symbolic link (its target {tmp_path / 'missing.txt'} does not exist)",
+        "huge.txt: too large for one article (20.0 MB; the limit is 5 MB)",
+        "latin1.txt: not valid UTF-8 (byte 0xe9 at offset 3)",
+        "notext.jsonl:1: article has no text",
+        "pipe.txt: not a regular file (a named pipe)",
+        "sheet.xlsx: unsupported file type '.xlsx' "
+        "(.txt, .md, .markdown, .html, .htm, .jsonl, .jsonl.gz)",
+    ]
+    lines = report.summary().splitlines()
+    assert lines[0].startswith("2 added, 0 updated, 0 unchanged, 0 removed, 9 skipped in ")
+    assert lines[0].endswith("holds 2 articles, 4 sentences, 2 chunks")
+    assert lines[1:] == [f"skipped {s}" for s in report.skipped]
+    assert_consistent(tmp_path / "index")
+
+
+def test_an_index_that_cannot_be_written_is_a_clear_error(tmp_path: Path, embedder: Any) -> None:
+    src = write_articles(tmp_path / "src")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(IndexProblem, match="cannot write the index at .*a-file/index"):
+        build(src, blocker / "index", embedder)
+
+
+def test_one_build_at_a_time(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    index_dir.mkdir()
+    with open(index_dir / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(IndexProblem, match="another build of .* is running"):
+            build(src, index_dir, embedder)
+    assert build(src, index_dir, embedder).added == 3
