@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[index_dir, llm], help="measure on a question file")
     p.add_argument("questions", type=Path, help="JSONL with 'question' and 'answer' fields")
     p.set_defaults(run=_eval)
+
+    p = sub.add_parser("serve", parents=[index_dir, llm], help="the chat in the browser")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.set_defaults(run=_serve)
     return parser
 
 
@@ -145,6 +150,27 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(report(run(assistant, args.questions)))
     except (ValueError, LLMUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.llm import LLMUnavailable
+    from assistant.ui import build_app, launch, parse_auth
+
+    try:
+        auth = parse_auth(os.environ.get("ASSISTANT_AUTH"))
+        demo = build_app(settings.index_dir, args.llm)
+    except (ValueError, LLMUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if auth is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print("warning: serving beyond this machine without ASSISTANT_AUTH", file=sys.stderr)
+    print(f"News Assistant on http://{args.host}:{args.port}/ over {settings.index_dir}")
+    try:
+        launch(demo, args.host, args.port, auth)
+    except OSError as error:
+        print(f"error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 2
     return 0
 
