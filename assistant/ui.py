@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 
 from assistant import ui_assets, ui_html
-from assistant.answer import Answer, QuestionError, get_assistant
+from assistant.answer import Answer, Assistant, QuestionError, get_assistant
 from assistant.config import Settings
 from assistant.llm import LLMUnavailable, describe
 from assistant.retrieve import Filters
@@ -83,13 +83,17 @@ class ChatApp:
     """The handlers behind the page, over one index and one answer writer."""
 
     def __init__(
-        self, index_dir: Path | None = None, llm: str | None = None, uploads: Path | None = None
+        self,
+        index_dir: Path | None = None,
+        llm: str | None = None,
+        uploads: Path | None = None,
+        assistant: Assistant | None = None,
     ):
         settings = Settings.from_env()
         self.settings = Settings(Path(index_dir or settings.index_dir), settings.embed_model)
         self.llm = settings.llm if llm is None else llm
         self.uploads = Path(uploads or self.settings.index_dir.parent / "uploads")
-        self.assistant = get_assistant(self.settings.index_dir, self.llm)
+        self.assistant = assistant or get_assistant(self.settings.index_dir, self.llm)
 
     def store(self) -> Store:
         """The current build's store (reopened after a rebuild)."""
