@@ -1,0 +1,65 @@
+"""The naive LangChain recipe the issues measure against: 1,000/200 character chunks in Chroma."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+COLLECTION = "naive"
+
+
+def read_corpus(path: Path) -> list[dict[str, Any]]:
+    """Articles of a corpus.jsonl (or .jsonl.gz), read at run time (never copied)."""
+    import gzip
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def embeddings() -> Any:
+    """HuggingFaceEmbeddings over the same bundled model."""
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    from index.embed import resolve_model_path
+
+    return HuggingFaceEmbeddings(
+        model_name=str(resolve_model_path()), encode_kwargs={"normalize_embeddings": True}
+    )
+
+
+def build(corpus: Path, folder: Path) -> int:
+    """RecursiveCharacterTextSplitter(1000, 200), HuggingFaceEmbeddings, Chroma.from_documents."""
+    import chromadb
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    docs = [
+        Document(page_content=a["text"], metadata={"id": a["id"], "title": a["title"]})
+        for a in read_corpus(corpus)
+    ]
+    chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(
+        docs
+    )
+    client = chromadb.PersistentClient(
+        path=str(folder), settings=chromadb.config.Settings(anonymized_telemetry=False)
+    )
+    Chroma.from_documents(chunks, embeddings(), client=client, collection_name=COLLECTION)
+    return len(chunks)
+
+
+def open_store(folder: Path) -> Any:
+    """The naive recipe's vector store, for similarity_search."""
+    import chromadb
+    from langchain_chroma import Chroma
+
+    client = chromadb.PersistentClient(
+        path=str(folder), settings=chromadb.config.Settings(anonymized_telemetry=False)
+    )
+    return Chroma(client=client, collection_name=COLLECTION, embedding_function=embeddings())

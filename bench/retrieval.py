@@ -1,0 +1,60 @@
+"""Answer quality: the naive recipe's top-k chunks against our context and cited sentences.
+
+Usage: .venv/bin/python bench/retrieval.py [--data ../shared/data/dev] [--work DIR]
+Builds both indexes in --work if they are missing (reuse --work to skip), then prints for each
+the share of questions whose gold answer occurs in what was retrieved or cited, on all questions
+and on the specific ones (answer in 20 or fewer articles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from assistant.answer import Assistant  # noqa: E402
+from assistant.evaluate import SPECIFIC, report, run  # noqa: E402
+from bench import naive  # noqa: E402
+from index.build import rebuild  # noqa: E402
+
+
+def naive_hits(folder: Path, questions: list[dict[str, object]]) -> dict[int, list[bool]]:
+    """For k in 1, 4, 10: does the gold answer occur in the naive top-k chunks?"""
+    store = naive.open_store(folder)
+    hits: dict[int, list[bool]] = {1: [], 4: [], 10: []}
+    for q in questions:
+        docs = store.similarity_search(str(q["question"]), k=10)
+        gold = str(q["answer"]).lower()
+        for k in hits:
+            hits[k].append(any(gold in d.page_content.lower() for d in docs[:k]))
+    return hits
+
+
+def main() -> None:
+    """Build what is missing, then print both."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "dev")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.mkdtemp(prefix="bench-qa-")))
+    args = parser.parse_args()
+    corpus = next(args.data.glob("corpus.jsonl*"))
+    questions_file = args.data / "questions.jsonl"
+    questions = [json.loads(line) for line in questions_file.open() if line.strip()]
+    specific = [len(q.get("answer_in_articles", [])) <= SPECIFIC for q in questions]
+    if not (args.work / "naive").exists():
+        naive.build(corpus, args.work / "naive")
+    rebuild([corpus], args.work / "ours", progress=False)
+    for k, hit in naive_hits(args.work / "naive", questions).items():
+        spec = [h for h, s in zip(hit, specific, strict=True) if s]
+        print(
+            f"naive top-{k:<2}  all {sum(hit) / len(hit):.3f}  specific {sum(spec) / len(spec):.3f}"
+        )
+    print(report(run(Assistant(args.work / "ours"), questions_file)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The LLM path, with LangChain's fake chat models scripted at the seam."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+import prompts
+from assistant.answer import NOT_COVERED, Answer, Assistant, Retrieval
+from assistant.llm import LLMUnavailable, load_chat_model
+
+QUESTION = {"question": "What happened in Avdiivka?"}
+
+
+@pytest.fixture()
+def found(sample_index: Path, embedder: object) -> Retrieval:
+    return Assistant(sample_index, embedder).retrieve(QUESTION)  # type: ignore[arg-type]
+
+
+def number_of(found: Retrieval, words: str) -> int:
+    return next(c.n for c in found.context if words in c.text)
+
+
+def write_with(sample_index: Path, embedder: object, found: Retrieval, reply: str) -> Answer:
+    llm = FakeListChatModel(responses=[reply])
+    return Assistant(sample_index, embedder, llm).write(found)  # type: ignore[arg-type]
+
+
+def test_good_markers_are_kept_and_renumbered(
+    sample_index: Path, embedder: object, found: Retrieval
+) -> None:
+    brigade, troops = number_of(found, "3rd Assault"), number_of(found, "50,000")
+    reply = (
+        f"The 3rd Assault Brigade was urgently redeployed to the Avdiivka area [{brigade}]. "
+        f"Russia has about 50,000 troops on the Avdiivka front [{troops}]."
+    )
+    result = write_with(sample_index, embedder, found, reply)
+    assert result.covered
+    assert "3rd Assault Brigade" in result.citations[0].text
+    assert "50,000" in result.citations[1].text
+    assert result.text.endswith("[2]") and "[1]" in result.text
+
+
+def test_markers_pointing_nowhere_are_dropped(
+    sample_index: Path, embedder: object, found: Retrieval
+) -> None:
+    troops = number_of(found, "50,000")
+    reply = f"Russia has placed about 50,000 troops on the Avdiivka front [99][{troops}]."
+    result = write_with(sample_index, embedder, found, reply)
+    assert "[99]" not in result.text
+    assert [c.n for c in result.citations] == [1]
+    assert "50,000" in result.citations[0].text
+
+
+def test_wrong_marker_is_re_cited_to_the_supporting_sentence(
+    sample_index: Path, embedder: object, found: Retrieval
+) -> None:
+    wrong = number_of(found, "3rd Assault")
+    reply = f"Russia has placed about 50,000 troops on the Avdiivka front [{wrong}]."
+    result = write_with(sample_index, embedder, found, reply)
+    assert len(result.citations) == 1 and "50,000" in result.citations[0].text
+
+
+def test_unsupported_sentence_is_removed(
+    sample_index: Path, embedder: object, found: Retrieval
+) -> None:
+    troops = number_of(found, "50,000")
+    reply = (
+        f"Russia has placed about 50,000 troops on the Avdiivka front [{troops}]. "
+        f"The Eiffel Tower was painted green by a famous chef last summer [{troops}]."
+    )
+    result = write_with(sample_index, embedder, found, reply)
+    assert "Eiffel" not in result.text
+    assert "50,000 troops" in result.text
+
+
+def test_missing_markers_are_added(sample_index: Path, embedder: object, found: Retrieval) -> None:
+    reply = "The 3rd Assault Brigade was urgently redeployed to strengthen troops in Avdiivka."
+    result = write_with(sample_index, embedder, found, reply)
+    assert result.text.endswith("[1]")
+    assert "3rd Assault Brigade" in result.citations[0].text
+
+
+def test_model_saying_not_covered(sample_index: Path, embedder: object, found: Retrieval) -> None:
+    result = write_with(sample_index, embedder, found, "NOT COVERED")
+    assert not result.covered and result.text == NOT_COVERED and result.citations == ()
+
+
+def test_streaming_yields_tokens_then_the_checked_answer(
+    sample_index: Path, embedder: object
+) -> None:
+    probe = Assistant(sample_index, embedder).retrieve(QUESTION)  # type: ignore[arg-type]
+    reply = f"Russia has about 50,000 troops on the Avdiivka front [{number_of(probe, '50,000')}]."
+    llm = FakeListChatModel(responses=[reply])
+    pieces = list(Assistant(sample_index, embedder, llm).stream(QUESTION))  # type: ignore[arg-type]
+    assert len(pieces) > 2 and "".join(p for p in pieces if isinstance(p, str)) == reply
+    assert isinstance(pieces[-1], Answer) and pieces[-1].citations
+
+
+def test_condense_rewrites_a_follow_up(sample_index: Path, embedder: object) -> None:
+    llm = FakeListChatModel(responses=["How many Russian troops are on the Avdiivka front?"])
+    assistant = Assistant(sample_index, embedder, llm)  # type: ignore[arg-type]
+    found = assistant.retrieve(
+        {
+            "question": "How many troops are there?",
+            "history": [{"role": "user", "content": "Avdiivka?"}],
+        }
+    )
+    assert found.query == "How many Russian troops are on the Avdiivka front?"
+    assert "50,000" in found.candidates[0].text
+
+
+def test_every_prompt_renders_with_its_variables() -> None:
+    assert set(prompts.names()) >= {"answer", "condense_question"}
+    source = {"n": 1, "title": "T", "published": "2024-01-01", "text": "S."}
+    filled = {
+        "answer": {"sources": [source], "question": "Q?"},
+        "condense_question": {"history": [{"role": "user", "content": "H"}], "question": "Q?"},
+    }
+    for name in prompts.names():
+        text = prompts.render(name, **filled[name])
+        assert "Q?" in text and "{{" not in text
+    with pytest.raises(KeyError, match="needs"):
+        prompts.render("answer", question="Q?")
+
+
+def test_llm_spec_errors_are_clear() -> None:
+    assert load_chat_model("") is None and load_chat_model("extractive") is None
+    with pytest.raises(LLMUnavailable, match="provider:model"):
+        load_chat_model("gpt4")
+    with pytest.raises(LLMUnavailable, match="nosuchprovider"):
+        load_chat_model("nosuchprovider:model")
