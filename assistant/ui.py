@@ -131,12 +131,14 @@ class ChatApp:
         sources: list[str] | None = None,
     ) -> Iterator[tuple[str, Turns, str]]:
         """Stream the answer to a question into this session's conversation."""
-        turns = list(turns or []) + ([{"role": "user", "content": question}] if question else [])
+        history = _history(turns or [])
+        asked = [{"role": "user", "content": question}] if (question or "").strip() else []
+        turns = list(turns or []) + asked
         draft = ""
         try:
             request = {
                 "question": question,
-                "history": _history(turns[:-1]),
+                "history": history,
                 "filters": _filters(since, until, sources),
             }
             stream = self.assistant.stream(request)

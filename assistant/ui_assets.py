@@ -58,7 +58,9 @@ const show = () => {
   if (!focus) return;
   const panel = scroller.getBoundingClientRect();
   const box = focus.getBoundingClientRect();
-  const margin = Math.max(60, (scroller.clientHeight - box.height) / 2);
+  const head = element.querySelector('.na-reader-head');
+  const covered = head ? head.offsetHeight : 0;  // the sticky title hides the top of the panel
+  const margin = covered + Math.max(24, (scroller.clientHeight - covered - box.height) / 2);
   scroller.scrollTo({top: scroller.scrollTop + box.top - panel.top - margin, behavior: 'smooth'});
   const hidden = panel.top < 0 || panel.bottom > window.innerHeight;
   if (hidden) scroller.scrollIntoView({block: 'nearest'});
@@ -79,16 +81,16 @@ CSS = (
   --na-accent-soft: #eef0ff; --na-mark: #fff3c4; --na-mark-strong: #ffd966; }
 footer { margin-top: 4px !important; padding: 0 !important; opacity: .6; }
 #na-header { flex-wrap: nowrap; }
-#na-header > * { flex: 1 1 auto; }
-#na-brand { flex: 0 1 auto; }
-#na-new { flex: 0 0 auto; align-self: center; }
+#na-brand { flex: 0 0 auto !important; width: auto !important; }
+#na-status { flex: 1 1 auto !important; min-width: 0 !important; }
+#na-new { flex: 0 0 auto !important; align-self: center; }
 .na-logo { display: inline-flex; width: 28px; height: 28px; border-radius: 8px; margin-right: 9px;
   background: var(--na-accent); color: #fff; font-size: 18px; align-items: center;
   justify-content: center; vertical-align: -5px; }
 .na-side-hint { font-size: 12.5px; color: var(--na-muted); margin: 4px 0 -2px; }
 .na-side-title { font-size: 11.5px; font-weight: 700; letter-spacing: .08em; color: var(--na-muted);
   text-transform: uppercase; margin: 6px 0 -4px; }
-#na-main { height: calc(100vh - 146px); min-height: 520px; flex-wrap: nowrap; }
+#na-main { height: calc(100vh - 160px); min-height: 520px; flex-wrap: nowrap; }
 #na-chat-col, #na-reader-col { height: 100%; flex-wrap: nowrap; }
 #na-transcript { flex: 1 1 0 !important; min-height: 0 !important; }
 #na-reader { flex: 1 1 0 !important; min-height: 0 !important; }
@@ -99,6 +101,7 @@ footer { margin-top: 4px !important; padding: 0 !important; opacity: .6; }
   letter-spacing: 0; }
 .na-status { font-size: 12.5px; color: var(--na-muted); text-align: right; line-height: 1.5;
   padding-top: 6px; }
+@media (min-width: 1100px) { .na-status { white-space: nowrap; } }
 .na-status b { color: var(--na-ink); font-weight: 600; }
 .na-status .na-pill { display: inline-block; padding: 1px 8px; border-radius: 999px;
   background: var(--na-accent-soft); color: var(--na-accent); font-weight: 600; }

@@ -1,0 +1,265 @@
+"""The chat in a real Chromium (Playwright): answers, the reader, follow-ups, uploads, XSS."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from assistant.ui import build_app, launch
+from index.build import rebuild
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "articles"
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AVDIIVKA = "What happened in Avdiivka?"
+ANSWERS = "#na-transcript .na-bot:not(.na-draft)"
+# Every way an article could try to run script or fetch something, each setting window.__xss.
+UNTRUSTED = "\n".join(
+    [
+        "---",
+        'title: "<script>window.__xss=1</script><img src=x onerror=window.__xss=2> Zorvath canal"',
+        'source: "<b onmouseover=window.__xss=3>Canal Wire</b>"',
+        'url: "javascript:window.__xss=4"',
+        "published: 2024-03-01",
+        "---",
+        "The Zorvath canal reopened to cargo ships on Monday after a three-week closure."
+        "<script>window.__xss=5</script>",
+        "Engineers said the Zorvath lock gates <img src=x onerror=window.__xss=6> were repaired.",
+        "Zorvath officials urged readers to [read more](javascript:window.__xss=7) and "
+        "![pixel](http://evil.example/p.png) for schedules.",
+        'A <a href="javascript:window.__xss=8">canal link</a>, <iframe src="http://evil.example/f">'
+        "</iframe> and <svg onload=window.__xss=9></svg> sat beside the Zorvath canal report.",
+        'The Zorvath harbour master <img src="http://evil.example/beacon.png"> said traffic would '
+        "double by {{7*7}} ${7*7} May.",
+    ]
+)
+TRAM = """---
+title: Quillbrook council approves a new tram line
+source: Quillbrook Gazette
+published: 2024-03-04
+---
+The Quillbrook city council approved a new tram line on Monday after a six-hour debate.
+The line will connect the harbour district to the university by 2027.
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright; skipped when missing, but never on CI."""
+    reason = ""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "the playwright package is not installed"
+    if not reason and not CHROMIUM.is_file():
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI is set, so the browser tests must run")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def serve(tmp: Path, sources: list[Path], embedder: object) -> Iterator[str]:
+    index_dir = tmp / "index"
+    rebuild(sources, index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
+    demo = build_app(index_dir, uploads=tmp / "uploads")
+    yield launch(demo, port=free_port(), block=False)
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Iterator[str]:
+    """The app over the sample article and an article full of script and tracking tricks."""
+    tmp = tmp_path_factory.mktemp("browser")
+    untrusted = tmp / "untrusted"
+    untrusted.mkdir()
+    (untrusted / "zorvath.md").write_text(UNTRUSTED)
+    yield from serve(tmp, [SAMPLE, untrusted], embedder)
+
+
+@dataclass
+class Tab:
+    """A page with everything it requested and every dialog it opened."""
+
+    page: Any
+    origin: str
+    requests: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def foreign(self) -> list[str]:
+        return [
+            url
+            for url in self.requests
+            if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != self.origin
+        ]
+
+
+def open_tab(chromium: Any, url: str) -> Iterator[Tab]:
+    context = chromium.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    tab = Tab(page, urlsplit(url).netloc)
+    page.on("request", lambda request: tab.requests.append(request.url))
+    page.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(url)
+    page.wait_for_selector("#na-question textarea")
+    page.wait_for_selector("#na-examples .na-chip")  # the page has loaded its index data
+    yield tab
+    context.close()
+    assert not tab.foreign(), f"the page reached beyond the app: {tab.foreign()}"
+
+
+@pytest.fixture()
+def tab(chromium: Any, app_url: str) -> Iterator[Tab]:
+    yield from open_tab(chromium, app_url)
+
+
+def ask(page: Any, question: str) -> Any:
+    """Ask in the chat box and wait for the whole answer; its message element."""
+    before = page.locator(ANSWERS).count()
+    page.fill("#na-question textarea", question)
+    page.press("#na-question textarea", "Enter")
+    page.wait_for_function(f"n => document.querySelectorAll('{ANSWERS}').length > n", arg=before)
+    return page.locator(ANSWERS).nth(before)
+
+
+def open_marker(page: Any, marker: Any) -> str:
+    """Click a marker; the highlighted sentence's text once it is in view in the reader."""
+    marker.click()
+    page.wait_for_function(
+        """() => {
+          const panel = document.querySelector('#na-reader');
+          const focus = panel && panel.querySelector('#na-focus');
+          if (!focus) return false;
+          const head = panel.querySelector('.na-reader-head').getBoundingClientRect();
+          const box = focus.getBoundingClientRect(), view = panel.getBoundingClientRect();
+          return box.top >= head.bottom - 1 && box.bottom <= view.bottom + 1;
+        }"""
+    )
+    return str(page.eval_on_selector("#na-focus", "e => e.firstChild.textContent"))
+
+
+def test_question_gets_a_cited_answer_and_the_reader_shows_the_sentence(tab: Tab) -> None:
+    page = tab.page
+    status = page.inner_text("#na-status")
+    assert "2 articles" in status and "sentences" in status and "LLM: extractive" in status
+    before = page.locator(ANSWERS).count()
+    page.click(f"#na-examples .na-chip:text('{AVDIIVKA}')")  # an example drawn from the index
+    page.wait_for_function(f"n => document.querySelectorAll('{ANSWERS}').length > n", arg=before)
+    answer = page.locator(ANSWERS).last
+    markers = answer.locator(".na-answer button.na-cite")
+    assert markers.count() >= 2
+    sources = answer.locator(".na-source").inner_text()
+    assert "Zelenskyy in Paris" in sources and "VOA News" in sources and "16 Feb 2024" in sources
+    sentence = open_marker(page, markers.first)
+    assert sentence and sentence in answer.locator(".na-answer").inner_text()
+    reader = page.locator("#na-reader")
+    assert "Zelenskyy in Paris" in reader.locator(".na-reader-title").inner_text()
+    assert reader.evaluate("e => e.scrollTop") > 100  # the panel scrolled to the sentence
+    assert page.evaluate("() => window.scrollY") == 0  # ... and the page did not move
+    cited = reader.locator("mark.na-cited")
+    assert cited.count() == markers.count()  # every sentence the answer cites is marked
+    colours = cited.evaluate_all("ms => ms.map(m => getComputedStyle(m).backgroundColor)")
+    strong = page.eval_on_selector("#na-focus", "e => getComputedStyle(e).backgroundColor")
+    assert colours.count(strong) == 1  # the clicked one stands out
+    page.wait_for_timeout(700)  # let the smooth scroll settle for the picture
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"))
+
+
+def test_follow_up_cites_the_troops_sentence_and_new_chat_clears(tab: Tab) -> None:
+    page = tab.page
+    ask(page, AVDIIVKA)
+    follow_up = ask(page, "How many troops does Russia have there?")
+    bubbles = page.locator("#na-transcript .na-bubble").all_inner_texts()
+    assert bubbles == [AVDIIVKA, "How many troops does Russia have there?"]
+    markers = follow_up.locator(".na-answer button.na-cite")
+    opened = [open_marker(page, markers.nth(i)) for i in range(markers.count())]
+    assert any("about 50,000 troops on the Avdiivka front" in s for s in opened), opened
+    page.click("#na-new")
+    page.wait_for_selector("#na-transcript .na-empty")
+    assert page.locator("#na-reader .na-reader-empty").count() == 1
+
+
+def test_untrusted_article_renders_as_inert_text(tab: Tab) -> None:
+    page = tab.page
+    answer = ask(page, "What happened to the Zorvath canal?")
+    assert answer.locator("button.na-cite").count() >= 1
+    assert "<script>window.__xss=1</script>" in answer.locator(".na-source-title").inner_text()
+    assert answer.locator(".na-source a").count() == 0  # a javascript: URL is not a link
+    open_marker(page, answer.locator(".na-answer button.na-cite").first)
+    reader = page.locator("#na-reader")
+    assert "<img src=x onerror=window.__xss=2>" in reader.locator(".na-reader-title").inner_text()
+    body = reader.locator(".na-reader-body").inner_text()
+    for shown in ("<script>window.__xss=5</script>", "[read more](javascript:", "![pixel]("):
+        assert shown in body
+    assert "{{7*7}} ${7*7}" in body  # no template evaluated either
+    for panel in ("#na-transcript", "#na-reader", "#na-status"):
+        dangerous = page.locator(f"{panel} :is(script, img, iframe, svg, object, embed)")
+        assert dangerous.count() == 0, panel
+        assert page.locator(f"{panel} a[href^='javascript']").count() == 0
+    page.hover("#na-reader .na-reader-meta")
+    page.wait_for_timeout(300)  # give any stray handler a chance to run
+    assert page.evaluate("() => window.__xss") is None
+    assert tab.dialogs == []
+    assert not tab.foreign()
+
+
+@pytest.fixture()
+def fresh_url(tmp_path: Path, embedder: object) -> Iterator[str]:
+    """An app of its own, as the upload changes the index."""
+    yield from serve(tmp_path, [SAMPLE], embedder)
+
+
+def test_upload_indexes_the_good_file_and_explains_the_bad_one(
+    chromium: Any, fresh_url: str, tmp_path: Path
+) -> None:
+    good, bad = tmp_path / "tram.txt", tmp_path / "scan.txt"
+    good.write_text(TRAM)
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
+    for tab in open_tab(chromium, fresh_url):
+        page = tab.page
+        page.set_input_files("#na-files input[type=file]", [str(good), str(bad)])
+        page.wait_for_selector("#na-files td.filename[aria-label='scan.txt']")
+        page.click("#na-add")
+        page.wait_for_selector("#na-upload-result .na-upload-result")
+        result = page.inner_text("#na-upload-result")
+        assert "1 added" in result and "the index holds 2 articles" in result
+        assert "skipped scan.txt: binary file (contains NUL bytes), not text" in result
+        page.wait_for_function(
+            "() => document.querySelector('#na-status').innerText.includes('2 articles')"
+        )
+        answer = ask(page, "What did the Quillbrook council approve?")
+        assert "Quillbrook council approves a new tram line" in answer.inner_text()
+        assert answer.locator(".na-answer button.na-cite").count() >= 1
