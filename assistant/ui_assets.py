@@ -47,7 +47,17 @@ element.addEventListener('click', (event) => {
   marker.classList.add('na-active');
   trigger('click', {turn: Number(marker.dataset.turn), n: Number(marker.dataset.cite)});
 });
-watch('value', () => { scroller.scrollTop = scroller.scrollHeight; });
+// Follow the answer as it streams, unless the reader has scrolled up; a new question always.
+let follow = true;
+let asked = 0;
+scroller.addEventListener('scroll', () => {
+  follow = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+});
+watch('value', () => {
+  const count = element.querySelectorAll('.na-user').length;
+  if (follow || count !== asked) scroller.scrollTop = scroller.scrollHeight;
+  asked = count;
+});
 """
 
 # Centre the clicked sentence in the reader panel (the panel scrolls, not the page).
@@ -107,7 +117,7 @@ footer { margin-top: 4px !important; padding: 0 !important; opacity: .6; }
   background: var(--na-accent-soft); color: var(--na-accent); font-weight: 600; }
 #na-transcript, #na-reader { background: #fff; border: 1px solid var(--na-line) !important;
   border-radius: 12px !important; overflow-y: auto !important; }
-#na-transcript { padding: 20px 22px 8px !important; scroll-behavior: smooth; }
+#na-transcript { padding: 20px 22px 8px !important; }
 .na-thread { display: flex; flex-direction: column; gap: 18px; }
 .na-msg { max-width: 100%; font-size: 15px; line-height: 1.62; color: var(--na-ink); }
 .na-user { align-self: flex-end; max-width: 80%; }

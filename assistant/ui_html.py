@@ -242,3 +242,24 @@ def nice_time(stamp: str) -> str:
         return datetime.fromisoformat(stamp).strftime("%-d %b %Y, %H:%M")
     except ValueError:
         return stamp
+
+
+def status(manifest: Mapping[str, Any] | None, writer: str) -> str:
+    """Articles, sentences, build time and the answer writer, as one line."""
+    pill = f'<span class="na-pill">LLM: {esc(writer)}</span>'
+    if manifest is None:
+        return f'<div class="na-status">No articles indexed yet · {pill}</div>'
+    articles, sentences = int(manifest.get("articles", 0)), int(manifest.get("sentences", 0))
+    built = nice_time(str(manifest.get("built_at", "")))
+    return (
+        f'<div class="na-status"><b>{articles:,}</b> article{"s" * (articles != 1)} · '
+        f"<b>{sentences:,}</b> sentences · indexed {esc(built)} · {pill}</div>"
+    )
+
+
+def upload_result(head: str, problems: Sequence[str], ok: bool) -> str:
+    """What an upload did, then one line per file (or JSONL line) that was skipped."""
+    items = "".join(f"<li>{esc(p)}</li>" for p in problems)
+    listing = f'<ul class="na-upload-bad">{items}</ul>' if items else ""
+    tone = "na-upload-ok" if ok else "na-upload-bad"
+    return f'<div class="na-upload-result"><div class="{tone}">{esc(head)}</div>{listing}</div>'

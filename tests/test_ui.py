@@ -20,7 +20,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant import ui_html
 from assistant.answer import NOT_COVERED, Assistant
-from assistant.ui import ChatApp, build_app, example_questions, launch, parse_auth
+from assistant.ui import build_app, launch, parse_auth
+from assistant.ui_chat import ChatApp, example_questions
 from index.build import rebuild
 from index.store import open_index
 
@@ -142,12 +143,14 @@ def test_llm_answer_streams_token_by_token(
     found = app.assistant.retrieve({"question": AVDIIVKA})
     troops = next(c.n for c in found.context if "50,000" in c.text)
     reply = f"Russia has placed about 50,000 troops on the Avdiivka front [{troops}]."
-    llm = FakeListChatModel(responses=[reply])
+    llm = FakeListChatModel(responses=[reply], sleep=0.02)  # a character every 20 ms
     assistant = Assistant(sample_index, embedder, llm)  # type: ignore[arg-type]
     with_llm = ChatApp(sample_index, llm="fake:scripted", assistant=assistant)
     assert "LLM: fake:scripted" in with_llm.status()
     steps = run(with_llm, AVDIIVKA)
-    assert len(steps) > 20  # a draft per token
+    drafts = [t for t, _, _ in steps if "na-draft" in t]
+    assert len(drafts) >= 10  # the draft grows as the tokens come (redrawn every 50 ms)
+    assert all(len(a) < len(b) for a, b in zip(drafts[1:], drafts[2:], strict=False))
     assert "[" not in steps[-1][0].split("na-answer")[1].split("</div>")[0]
     assert steps[-1][1][1]["answer"]["citations"][0]["text"].startswith("Russia has placed")
 
