@@ -25,6 +25,7 @@ from assistant.ui_chat import ChatApp, example_questions
 from index.build import rebuild
 from index.store import open_index
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")  # pandas
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "articles"
 AVDIIVKA = "What happened in Avdiivka?"
