@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from index.load import load_file
+from index.load import Article, load_file
 from index.sentences import paragraphs, split_sentences
 
 REPO = Path(__file__).resolve().parent.parent
@@ -156,6 +156,7 @@ def test_offsets_count_characters_not_bytes() -> None:
 
 def test_the_sample_article_splits_into_its_real_sentences() -> None:
     (article,) = load_file(SAMPLE_ARTICLE)
+    assert isinstance(article, Article)
     sentences = texts(article.text)
     assert len(sentences) == 36
     assert sentences[0] == (
@@ -177,6 +178,7 @@ def test_the_sample_article_splits_into_its_real_sentences() -> None:
 
 def test_no_sentence_crosses_a_line_of_the_sample_article() -> None:
     (article,) = load_file(SAMPLE_ARTICLE)
+    assert isinstance(article, Article)
     assert all("\n" not in s for s in texts(article.text))
 
 
