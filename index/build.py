@@ -118,7 +118,9 @@ def rebuild(
         try:
             if old is not None:
                 check_settings(old.manifest, model, chunking)
-            plan = _plan(load(roots), roots, old, show)
+            # The index may live inside a source folder (data/index beside data/articles).
+            items = (i for i in load(roots) if not _under(Path(i.path), [index_dir]))
+            plan = _plan(items, roots, old, show)
         finally:
             if old is not None:
                 old.close()

@@ -270,6 +270,16 @@ def test_old_builds_are_pruned(tmp_path: Path, embedder: Any) -> None:
     assert (index_dir / "current").resolve() in builds
 
 
+def test_an_index_inside_a_source_folder_is_not_read_as_articles(
+    tmp_path: Path, embedder: Any
+) -> None:
+    data = write_articles(tmp_path / "data")  # like `assistant index data` with data/index
+    index_dir = data / "index"
+    assert counts(build(data, index_dir, embedder)) == (3, 0, 0, 0, 0)
+    report = build(data, index_dir, embedder)
+    assert counts(report) == (0, 0, 3, 0, 0), report.summary()
+
+
 # --- the same article twice -------------------------------------------------------------------
 def test_the_same_article_twice_is_indexed_once(tmp_path: Path, embedder: Any) -> None:
     src = tmp_path / "src"
