@@ -222,12 +222,9 @@ def prompt_for(found: Retrieval) -> str:
 
 def extractive(found: Retrieval, limit: int = EXTRACT_CHARS, most: int = 5) -> Answer:
     """A concise answer made of the best supporting sentences, each with its marker."""
-    best = found.candidates[0].score
     chosen: list[Candidate] = []
     size = 0
     for cand in found.candidates:
-        if len(chosen) >= 2 and cand.score < best - 0.15:
-            break
         if size + len(cand.text) > limit or len(cand.text) < 25:
             continue
         chosen.append(cand)

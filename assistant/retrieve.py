@@ -15,6 +15,11 @@ from index.lexical import Lexical, open_lexical
 from index.store import Store, published_number
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
+# Sentence score = cosine to the question + these weights, chosen on ../shared/data/dev:
+W_LEXICAL = 0.5  # share of the question's IDF weight found in the sentence
+W_TITLE = 0.25  # the same for the article's title
+W_PASSAGE = 0.3  # the fused rank of the chunk it came from
+W_POSITION = 0.05  # news puts the essentials first
 _WORD = re.compile(r"\w+")
 
 
@@ -97,7 +102,7 @@ class Searcher:
         self.store.close()
 
     def passages(
-        self, query: str, k: int = 12, filters: Filters = Filters(), pool: int = 40
+        self, query: str, k: int = 20, filters: Filters = Filters(), pool: int = 40
     ) -> list[Passage]:
         """The `k` best chunks by fused dense + BM25 rank, wire copies removed."""
         vector = self.embedder.embed_query(query)
@@ -152,11 +157,22 @@ class Searcher:
         texts = [self._text(p, s, e) for p, _, s, e in pieces]
         vectors = np.array(self.embedder.embed_documents(texts + [query]))
         similarity = vectors[:-1] @ vectors[-1]
+        lexical = self.lexical.overlap(query, texts)
+        titles = self.lexical.overlap(query, [p.title for p, _, _, _ in pieces])
         top = max(p.score for p in passages)
+        scores = (
+            similarity
+            + W_LEXICAL * lexical
+            + W_TITLE * titles
+            + W_PASSAGE * np.array([p.score / top for p, _, _, _ in pieces])
+            - W_POSITION * np.minimum([n for _, n, _, _ in pieces], 30) / 30
+        )
         ranked = sorted(
             (
-                Candidate(p, n, s, e, t, float(sim) + 0.1 * p.score / top, float(sim))
-                for (p, n, s, e), t, sim in zip(pieces, texts, similarity, strict=True)
+                Candidate(p, n, s, e, t, float(score), float(sim))
+                for (p, n, s, e), t, score, sim in zip(
+                    pieces, texts, scores, similarity, strict=True
+                )
             ),
             key=lambda c: c.score,
             reverse=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from index.store import Store
 
 FOLDER = "bm25"
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s' default token pattern
+_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
 
 
 @cache
@@ -26,6 +29,12 @@ def _stemmer() -> Any:
 def tokenize(texts: list[str]) -> Any:
     """Lower-cased, stemmed word tokens without English stop words."""
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+
+
+def _terms(text: str) -> set[str]:
+    """The stemmed terms of one text, as BM25 sees them."""
+    words = _TOKEN.findall(text.lower())
+    return {_stemmer().stemWord(w) for w in words if w not in _STOPWORDS}
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,21 @@ class Lexical:
             tokens, k=min(k, len(self.ids)), show_progress=False, weight_mask=mask, n_threads=1
         )
         return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def overlap(self, query: str, texts: list[str]) -> np.ndarray:
+        """Share of the query's IDF weight whose terms occur in each text (0..1)."""
+        if self.bm25 is None or not texts:
+            return np.zeros(len(texts))
+        vocab = self.bm25.vocab_dict
+        terms = {t for t in _terms(query) if t in vocab}
+        if not terms:
+            return np.zeros(len(texts))
+        indptr = self.bm25.scores["indptr"]
+        total = self.bm25.scores["num_docs"]
+        df = {t: indptr[vocab[t] + 1] - indptr[vocab[t]] for t in terms}
+        idf = {t: float(np.log(1 + (total - df[t] + 0.5) / (df[t] + 0.5))) for t in terms}
+        weight = sum(idf.values()) or 1.0
+        return np.array([sum(idf[t] for t in terms & _terms(x)) / weight for x in texts])
 
     def mask(self, since: int = 0, until: int = 0, sources: frozenset[str] = frozenset()) -> Any:
         """1 for chunks inside the date range (YYYYMMDD ints, 0 = open) and sources."""

@@ -127,7 +127,7 @@ def news_index(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Pa
             f"{paper}.md",
             f"Springfield closes bridge ({paper})",
             "2024-03-02",
-            f"By The Associated Press\n{WIRE}",
+            f"Reported for the {paper} by The Associated Press\n{WIRE}",
             url=f"https://{paper}.example/bridge",
             source=paper,
         )
