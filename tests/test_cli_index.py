@@ -334,7 +334,7 @@ def test_kill_9_at_any_moment_leaves_the_previous_index_whole(
 
     # Seconds after the start, or a step of the build seen on disk.
     moments: list[tuple[str, float | Callable[[], bool]]] = [
-        (f"{f:.0%} of a run", f * whole) for f in (0.15, 0.4, 0.65, 0.9, 1.1)
+        (f"{f:.0%} of a run", f * whole) for f in (0.2, 0.5, 0.8, 1.1)
     ]
     moments += [
         ("as the new build folder appears", lambda: bool(partial_builds(index_dir))),
