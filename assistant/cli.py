@@ -87,8 +87,10 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         progress=False if args.quiet else None,
     )
     print(report.summary())
-    nothing = report.added + report.updated + report.unchanged == 0
-    return 1 if nothing and report.skipped else 0
+    if report.added + report.updated + report.unchanged == 0:
+        print(f"error: no article could be indexed from {', '.join(sources)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

@@ -371,3 +371,12 @@ def test_kill_9_at_any_moment_leaves_the_previous_index_whole(
     result = cli("index", src, "--index-dir", index_dir, "--quiet")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("0 added, 0 updated, 60 unchanged, 0 removed, 0 skipped")
+
+
+def test_empty_folder_indexes_nothing_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty").mkdir()
+    code = main(["index", str(tmp_path / "empty"), "--index-dir", str(tmp_path / "i"), "-q"])
+    assert code == 1
+    assert "no article could be indexed" in capsys.readouterr().err
