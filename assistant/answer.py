@@ -22,7 +22,7 @@ from assistant.llm import load_chat_model
 from assistant.retrieve import Candidate, Filters, Searcher
 from index.embed import default_embedder
 from index.load import iso_date
-from index.store import IndexMissing, current_build
+from index.store import IndexMismatch, IndexMissing, current_build
 
 MAX_QUESTION_CHARS = 2000
 CONTEXT_CHARS = 4000  # source sentences shown to an LLM (and measured by `assistant eval`)
@@ -136,7 +136,17 @@ class Assistant:
             if self._searcher is None or self._searcher.build != build:
                 if self._searcher is not None:
                     self._searcher.close()
-                self._searcher = Searcher(build, self.embedder)
+                searcher = Searcher(build, self.embedder)
+                built_with = searcher.store.manifest.get("embedding_model")
+                using = getattr(self.embedder, "name", built_with)
+                if built_with != using:
+                    searcher.close()
+                    raise IndexMismatch(
+                        f"the index at {self.index_dir} was built with the embedding model "
+                        f"{built_with!r}, not {using!r}: use that model or rebuild with "
+                        "`assistant index --full`"
+                    )
+                self._searcher = searcher
             return self._searcher
 
     def retrieve(self, request: Mapping[str, Any]) -> Retrieval:

@@ -10,7 +10,7 @@ import pytest
 from assistant import Answer, QuestionError, answer
 from assistant.answer import NOT_COVERED, Assistant, get_assistant
 from index.build import rebuild
-from index.store import IndexMissing, open_index
+from index.store import IndexMismatch, IndexMissing, open_index
 
 AVDIIVKA = "What happened in Avdiivka?"
 
@@ -192,3 +192,14 @@ def test_runnable_composes(news_index: Path, embedder: object) -> None:
     assistant = Assistant(news_index, embedder)  # type: ignore[arg-type]
     chain = RunnableLambda(lambda q: {"question": q}) | assistant.chain | (lambda a: a.covered)
     assert chain.invoke("Why was the Springfield bridge closed?") is True
+
+
+def test_index_built_with_another_model_is_refused(sample_index: Path) -> None:
+    from index.embed import SentenceEmbedder
+
+    class Renamed(SentenceEmbedder):
+        def __init__(self) -> None:  # the same vectors under another name
+            self.name = "another-model"
+
+    with pytest.raises(IndexMismatch, match="another-model"):
+        Assistant(sample_index, Renamed()).retrieve({"question": AVDIIVKA})
