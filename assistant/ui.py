@@ -103,6 +103,7 @@ def build_app(
             [files],
             [added, status, sources, examples],
             api_visibility="private",
+            show_progress_on=added,
             concurrency_limit=1,
         ).then(lambda: None, None, files, api_visibility="private")
         demo.load(app.refresh, None, [status, sources, examples], api_visibility="private")
@@ -139,6 +140,7 @@ def launch(
         css=ui_assets.CSS,
         footer_links=["api", "settings"],
         max_file_size="50mb",
+        auth_message="Sign in to News Assistant" if auth else None,
         quiet=not block,
     )
     return str(url)

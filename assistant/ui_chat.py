@@ -215,7 +215,7 @@ class ChatApp:
         def report_progress(stage: str, done: int, total: int) -> None:
             progress(done / total if total else None, desc=stage)
 
-        progress(0, desc="reading articles")
+        progress(0, desc="reading and splitting the articles")
         try:
             report = rebuild(
                 [self.uploads],
