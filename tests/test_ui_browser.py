@@ -225,7 +225,10 @@ def test_untrusted_article_renders_as_inert_text(tab: Tab) -> None:
     open_marker(page, answer.locator(".na-answer button.na-cite").first)
     reader = page.locator("#na-reader")
     assert "<img src=x onerror=window.__xss=2>" in reader.locator(".na-reader-title").inner_text()
-    body = reader.locator(".na-reader-body").inner_text()
+    body = reader.locator(".na-reader-body").evaluate(
+        "e => { const c = e.cloneNode(true); c.querySelectorAll('sup').forEach(s => s.remove());"
+        " return c.textContent; }"
+    )  # the article's text without the citation numbers shown beside marked sentences
     for shown in ("<script>window.__xss=5</script>", "[read more](javascript:", "![pixel]("):
         assert shown in body
     assert "{{7*7}} ${7*7}" in body  # no template evaluated either
