@@ -20,6 +20,7 @@ W_LEXICAL = 0.5  # share of the question's IDF weight found in the sentence
 W_TITLE = 0.25  # the same for the article's title
 W_PASSAGE = 0.3  # the fused rank of the chunk it came from
 W_POSITION = 0.05  # news puts the essentials first
+EMBEDDED = 40  # sentences embedded per question (of ~100 in the retrieved chunks)
 _WORD = re.compile(r"\w+")
 
 
@@ -155,24 +156,22 @@ class Searcher:
         if not pieces:
             return []
         texts = [self._text(p, s, e) for p, _, s, e in pieces]
-        vectors = np.array(self.embedder.embed_documents(texts + [query]))
-        similarity = vectors[:-1] @ vectors[-1]
-        lexical = self.lexical.overlap(query, texts)
-        titles = self.lexical.overlap(query, [p.title for p, _, _, _ in pieces])
         top = max(p.score for p in passages)
-        scores = (
-            similarity
-            + W_LEXICAL * lexical
-            + W_TITLE * titles
+        prior = (
+            W_LEXICAL * self.lexical.overlap(query, texts)
+            + W_TITLE * self.lexical.overlap(query, [p.title for p, _, _, _ in pieces])
             + W_PASSAGE * np.array([p.score / top for p, _, _, _ in pieces])
             - W_POSITION * np.minimum([n for _, n, _, _ in pieces], 30) / 30
         )
+        # Only the sentences with the best cheap scores are embedded: it bounds the latency.
+        keep = np.argsort(-prior, kind="stable")[:EMBEDDED]
+        vectors = np.array(self.embedder.embed_documents([texts[i] for i in keep] + [query]))
+        similarity = vectors[:-1] @ vectors[-1]
         ranked = sorted(
             (
-                Candidate(p, n, s, e, t, float(score), float(sim))
-                for (p, n, s, e), t, score, sim in zip(
-                    pieces, texts, scores, similarity, strict=True
-                )
+                Candidate(p, n, start, end, texts[i], float(sim + prior[i]), float(sim))
+                for i, sim in zip(keep, similarity, strict=True)
+                for p, n, start, end in [pieces[i]]
             ),
             key=lambda c: c.score,
             reverse=True,
