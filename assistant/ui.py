@@ -18,13 +18,59 @@ def _pick(event: gr.EventData) -> str:
     return str(getattr(event, "question", ""))[:2000]
 
 
+def _sidebar() -> tuple[Any, ...]:
+    """Date and source filters; the upload box: (since, until, sources, files, add, added)."""
+    with gr.Sidebar(label="Filters and articles", open=True, width=290, elem_id="na-side"):
+        gr.HTML('<div class="na-side-title">Filters</div>')
+        since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", max_lines=1)
+        until = gr.Textbox(label="To", placeholder="YYYY-MM-DD", max_lines=1)
+        sources = gr.Dropdown(label="Sources", multiselect=True, info="Empty: all sources")
+        gr.HTML(
+            '<div class="na-side-title">Add articles</div>'
+            '<div class="na-side-hint">.txt, .md, .html or .jsonl files</div>'
+        )
+        files = gr.File(
+            file_count="multiple", type="filepath", height=130, show_label=False, elem_id="na-files"
+        )
+        add = gr.Button("Add to the index", elem_id="na-add")
+        added = gr.HTML(elem_id="na-upload-result")
+    return since, until, sources, files, add, added
+
+
+def _chat_and_reader() -> tuple[Any, ...]:
+    """The conversation beside the reader: (transcript, examples, question, ask, reader)."""
+    with gr.Row(elem_id="na-main", equal_height=False):
+        with gr.Column(scale=6, min_width=420, elem_id="na-chat-col"):
+            transcript = gr.HTML(
+                ui_html.transcript([]), elem_id="na-transcript", js_on_load=ui_assets.TRANSCRIPT_JS
+            )
+            examples = gr.HTML(elem_id="na-examples", js_on_load=ui_assets.EXAMPLES_JS)
+            with gr.Row(elem_id="na-composer"):
+                question = gr.Textbox(
+                    show_label=False,
+                    placeholder="Ask a question about the news…",
+                    lines=1,
+                    max_lines=5,
+                    scale=8,
+                    autofocus=True,
+                    container=False,
+                    elem_id="na-question",
+                )
+                ask = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="na-ask")
+        with gr.Column(scale=5, min_width=360, elem_id="na-reader-col"):
+            reader = gr.HTML(
+                ui_html.reader_placeholder(), elem_id="na-reader", js_on_load=ui_assets.READER_JS
+            )
+    return transcript, examples, question, ask, reader
+
+
 def build_app(
     index_dir: Path | None = None, llm: str | None = None, uploads: Path | None = None
 ) -> gr.Blocks:
     """The page: chat and reader side by side; filters and uploads in the sidebar."""
     app = ChatApp(index_dir, llm, uploads)
     with gr.Blocks(title="News Assistant", analytics_enabled=False, fill_width=True) as demo:
-        turns = gr.State([])
+        turns = gr.State([])  # this session's conversation
         with gr.Row(elem_id="na-header"):
             gr.HTML(
                 '<div class="na-brand"><span class="na-logo">❝</span>News Assistant'
@@ -33,52 +79,8 @@ def build_app(
             )
             status = gr.HTML(app.status(), elem_id="na-status")
             new = gr.Button("New chat", size="md", elem_id="na-new", scale=0, min_width=110)
-        with gr.Sidebar(label="Filters and articles", open=True, width=290, elem_id="na-side"):
-            gr.HTML('<div class="na-side-title">Filters</div>')
-            since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", max_lines=1)
-            until = gr.Textbox(label="To", placeholder="YYYY-MM-DD", max_lines=1)
-            sources = gr.Dropdown(label="Sources", multiselect=True, info="Empty: all sources")
-            gr.HTML(
-                '<div class="na-side-title">Add articles</div>'
-                '<div class="na-side-hint">.txt, .md, .html or .jsonl files</div>'
-            )
-            files = gr.File(
-                file_count="multiple",
-                type="filepath",
-                height=130,
-                show_label=False,
-                elem_id="na-files",
-            )
-            add = gr.Button("Add to the index", elem_id="na-add")
-            added = gr.HTML(elem_id="na-upload-result")
-        with gr.Row(elem_id="na-main", equal_height=False):
-            with gr.Column(scale=6, min_width=420, elem_id="na-chat-col"):
-                transcript = gr.HTML(
-                    ui_html.transcript([]),
-                    elem_id="na-transcript",
-                    js_on_load=ui_assets.TRANSCRIPT_JS,
-                )
-                examples = gr.HTML(elem_id="na-examples", js_on_load=ui_assets.EXAMPLES_JS)
-                with gr.Row(elem_id="na-composer"):
-                    question = gr.Textbox(
-                        show_label=False,
-                        placeholder="Ask a question about the news…",
-                        lines=1,
-                        max_lines=5,
-                        scale=8,
-                        autofocus=True,
-                        container=False,
-                        elem_id="na-question",
-                    )
-                    ask = gr.Button(
-                        "Ask", variant="primary", scale=0, min_width=80, elem_id="na-ask"
-                    )
-            with gr.Column(scale=5, min_width=360, elem_id="na-reader-col"):
-                reader = gr.HTML(
-                    ui_html.reader_placeholder(),
-                    elem_id="na-reader",
-                    js_on_load=ui_assets.READER_JS,
-                )
+        since, until, sources, files, add, added = _sidebar()
+        transcript, examples, question, ask, reader = _chat_and_reader()
         chat_io: dict[str, Any] = {
             "fn": app.chat,
             "inputs": [question, turns, since, until, sources],
