@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -77,6 +78,12 @@ class Retrieval:
     candidates: tuple[Candidate, ...]
     context: tuple[Citation, ...] = field(default=())
     history: tuple[Turn, ...] = ()
+    relevance: float = 0.0  # best cosine of a top sentence to the question as asked
+
+    @property
+    def covered(self) -> bool:
+        """Whether the retrieved sentences speak to the question at all."""
+        return bool(self.candidates) and self.relevance >= COVERED
 
 
 def clean_question(question: str) -> str:
@@ -158,7 +165,28 @@ class Assistant:
         searcher = self.searcher()
         passages = searcher.passages(query, filters=filters)
         candidates = tuple(searcher.sentences(query, passages))
-        return Retrieval(question, query, candidates, _context(candidates), history)
+        return Retrieval(
+            question,
+            query,
+            candidates,
+            _context(candidates),
+            history,
+            self._relevance(question, query, candidates),
+        )
+
+    def _relevance(self, question: str, query: str, candidates: Sequence[Candidate]) -> float:
+        """How well the best sentences fit the question itself, not only the joined query.
+
+        A follow-up joined to the previous question would otherwise find the earlier topic
+        even when it asks about something the articles do not cover.
+        """
+        top = candidates[:5]
+        if not top:
+            return 0.0
+        if query == question:
+            return max(c.similarity for c in top)
+        vectors = np.array(self.embedder.embed_documents([question] + [c.text for c in top]))
+        return float((vectors[1:] @ vectors[0]).max())
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         """A standalone question: rewritten by the LLM, else joined to the last question asked."""
@@ -185,7 +213,7 @@ class Assistant:
 
     def stream_write(self, found: Retrieval) -> Iterator[str | Answer]:
         """Text pieces as they are written (LLM tokens or extracted sentences), then the Answer."""
-        if not found.candidates or found.candidates[0].similarity < COVERED:
+        if not found.covered:
             yield Answer(found.question, NOT_COVERED, (), covered=False)
             return
         if self.llm is None:

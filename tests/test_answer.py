@@ -203,3 +203,9 @@ def test_index_built_with_another_model_is_refused(sample_index: Path) -> None:
 
     with pytest.raises(IndexMismatch, match="another-model"):
         Assistant(sample_index, Renamed()).retrieve({"question": AVDIIVKA})
+
+
+def test_off_topic_follow_up_is_not_covered(sample_index: Path) -> None:
+    history = [{"role": "user", "content": AVDIIVKA}, {"role": "assistant", "content": "..."}]
+    result = answer("How do I bake sourdough bread?", history, index_dir=sample_index)
+    assert not result.covered and result.citations == ()
