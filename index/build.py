@@ -255,9 +255,12 @@ def _embed_into(
 ) -> None:
     """Split, chunk and embed articles in batches, with progress in chunks."""
     prepared = []
-    for article in articles:
+    split = tqdm(articles, desc="splitting sentences", unit=" articles", disable=not show)
+    for i, article in enumerate(split, start=1):
         sentences = split_sentences(article.text)
         prepared.append((article, sentences, chunk_article(article, sentences, chunking)))
+        if on_progress and (i % 20 == 0 or i == len(articles)):
+            on_progress("splitting sentences", i, len(articles))
     total = sum(len(chunks) for _, _, chunks in prepared)
     bar = tqdm(total=total, desc="embedding chunks", unit=" chunks", disable=not show)
     done, batch = 0, []
