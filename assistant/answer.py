@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -31,6 +32,8 @@ EXTRACT_CHARS = 800  # cited text in an extractive answer
 COVERED = 0.35  # best sentence's cosine to the question below which the articles do not cover it
 NOT_COVERED = "The indexed articles do not cover this question."
 _CITED_SENTENCE = re.compile(r".*?\[\d+\](?: |$)")  # one extracted sentence with its marker
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -177,16 +180,20 @@ class Assistant:
     def _relevance(self, question: str, query: str, candidates: Sequence[Candidate]) -> float:
         """How well the best sentences fit the question itself, not only the joined query.
 
-        A follow-up joined to the previous question would otherwise find the earlier topic
-        even when it asks about something the articles do not cover.
+        A follow-up joined to the previous question would otherwise find the earlier topic even
+        when it asks about something new that the articles do not cover; a bare follow-up
+        ("Tell me more about that.") has no topic of its own and takes the conversation's.
         """
         top = candidates[:5]
         if not top:
             return 0.0
+        joined = max(c.similarity for c in top)
         if query == question:
-            return max(c.similarity for c in top)
+            return joined
         vectors = np.array(self.embedder.embed_documents([question] + [c.text for c in top]))
-        return float((vectors[1:] @ vectors[0]).max())
+        alone = float((vectors[1:] @ vectors[0]).max())
+        own_words = set(_WORD.findall(question.lower())) - _STOPWORDS
+        return max(alone, joined) if alone >= COVERED or len(own_words) <= 1 else alone
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         """A standalone question: rewritten by the LLM, else joined to the last question asked."""

@@ -209,3 +209,9 @@ def test_off_topic_follow_up_is_not_covered(sample_index: Path) -> None:
     history = [{"role": "user", "content": AVDIIVKA}, {"role": "assistant", "content": "..."}]
     result = answer("How do I bake sourdough bread?", history, index_dir=sample_index)
     assert not result.covered and result.citations == ()
+
+
+def test_bare_follow_up_takes_the_conversation_topic(sample_index: Path) -> None:
+    history = [{"role": "user", "content": "Which Russian ship did Ukraine destroy?"}]
+    result = answer("Tell me more about that.", history, index_dir=sample_index)
+    assert result.covered and "Caesar Kunikov" in cited(result)
