@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--n", type=int, default=2000, help="number of chunks")
     parser.add_argument("--chars", type=int, default=1000, help="chunk size in characters")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--slices", type=int, default=4, help="interleaved rounds (see below)")
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 backend")
     args = parser.parse_args()

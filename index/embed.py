@@ -184,13 +184,15 @@ class SentenceEmbedder(Embeddings):
     def __init__(
         self,
         model: str | os.PathLike[str] = DEFAULT_MODEL,
-        batch_size: int = 32,
+        batch_size: int = 8,
         backend: Backend = "onnx",
         quantize: bool = False,
         cache_dir: str | os.PathLike[str] | None = None,
     ):
         self.name = str(model)
         self.path = resolve_model_path(model)
+        # Small batches measured ~20% faster than 32 on both backends here (fp32; ~40% for int8):
+        # texts are length-sorted so padding is no issue, and the activations stay in cache.
         self.batch_size = batch_size
         self.backend = backend
         self.quantize = quantize

@@ -26,7 +26,14 @@ from index.store import open_index, text_hash
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_CORPUS = REPO.parent / "shared" / "data" / "dev" / "corpus.jsonl"
-PROGRESS_TEXT = ("reading articles", "splitting sentences", "embedding chunks", "it/s", "%|", "Loading weights")
+PROGRESS_TEXT = (
+    "reading articles",
+    "splitting sentences",
+    "embedding chunks",
+    "it/s",
+    "%|",
+    "Loading weights",
+)
 GOOD = {
     "bridge.txt": "---\ntitle: Bridge reopens\npublished: 2024-03-14\n---\n"
     "The harbour bridge reopened on Thursday. Repairs took eight months.\n",
