@@ -14,6 +14,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 REPO = Path(__file__).resolve().parent.parent
+# The exported ONNX model is cached inside the venv, also for session fixtures built before
+# the per-test environment below is in place.
+os.environ.setdefault("ASSISTANT_CACHE_DIR", str(REPO / ".venv" / "cache"))
 SAMPLE = REPO / "data" / "articles"
 SHARED = REPO.parent / "shared"
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
