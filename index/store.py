@@ -195,9 +195,9 @@ class Store:
         self.db.commit()
 
     def close(self) -> None:
-        """Release the files (Chroma keeps a per-path system cache)."""
+        """Release the files: this store's own Chroma system, not other stores' (refcounted)."""
         self.db.close()
-        self._client.clear_system_cache()
+        self._client.close()
 
 
 def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
