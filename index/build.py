@@ -270,8 +270,7 @@ def _embed_into(
         if size >= EMBED_BATCH or i == len(prepared) - 1:
             texts = [embedding_text(a, c) for a, _, chunks in batch for c in chunks]
             vectors = iter(embedder.embed_documents(texts) if texts else [])
-            for article, sentences, chunks in batch:
-                store.add(article, sentences, chunks, [next(vectors) for _ in chunks])
+            store.add([(a, s, chunks, [next(vectors) for _ in chunks]) for a, s, chunks in batch])
             done += size
             bar.update(size)
             if on_progress:

@@ -82,6 +82,10 @@ def chroma_client(path: Path) -> Any:
     )
 
 
+# An article, its sentences, its chunks and their vectors, ready to store.
+Embedded = tuple[Article, Sequence[Sentence], Sequence[Chunk], Sequence[Sequence[float]]]
+
+
 class Store:
     """One build of the index: read it, or (while building) write it."""
 
@@ -148,38 +152,36 @@ class Store:
         return sorted(row[0] for row in rows)
 
     # --- writing -------------------------------------------------------------------------
-    def add(
-        self,
-        article: Article,
-        sentences: Sequence[Sentence],
-        chunks: Sequence[Chunk],
-        vectors: Sequence[Sequence[float]],
-    ) -> None:
-        """Store one article, its sentences and its embedded chunks."""
-        self.db.execute(
+    def add(self, batch: Sequence[Embedded]) -> None:
+        """Store articles with their sentences and embedded chunks (one Chroma call a batch)."""
+        self.db.executemany(
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                article.id,
-                article.title,
-                article.url,
-                article.published,
-                article.source,
-                article.path,
-                article.content_hash,
-                text_hash(article.text),
-                article.text,
-            ),
+            [
+                (
+                    a.id,
+                    a.title,
+                    a.url,
+                    a.published,
+                    a.source,
+                    a.path,
+                    a.content_hash,
+                    text_hash(a.text),
+                    a.text,
+                )
+                for a, _, _, _ in batch
+            ],
         )
         self.db.executemany(
             "INSERT OR REPLACE INTO sentences VALUES (?, ?, ?, ?)",
-            [(article.id, s.n, s.start, s.end) for s in sentences],
+            [(a.id, s.n, s.start, s.end) for a, sentences, _, _ in batch for s in sentences],
         )
+        chunks = [(a, c, v) for a, _, cs, vs in batch for c, v in zip(cs, vs, strict=True)]
         if chunks:
             self.chunks.upsert(
-                ids=[c.id for c in chunks],
-                embeddings=[list(v) for v in vectors],
-                documents=[c.text for c in chunks],
-                metadatas=[_chunk_metadata(article, c) for c in chunks],
+                ids=[c.id for _, c, _ in chunks],
+                embeddings=[list(v) for _, _, v in chunks],
+                documents=[c.text for _, c, _ in chunks],
+                metadatas=[_chunk_metadata(a, c) for a, c, _ in chunks],
             )
 
     def delete(self, article_ids: Iterable[str]) -> None:
