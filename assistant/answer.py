@@ -7,7 +7,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from assistant.llm import load_chat_model
 from assistant.retrieve import Candidate, Filters, Searcher
 from index.embed import default_embedder
 from index.load import iso_date
-from index.store import IndexMismatch, IndexMissing, current_build
+from index.store import IndexMismatch, require_build
 
 MAX_QUESTION_CHARS = 2000
 CONTEXT_CHARS = 4000  # source sentences shown to an LLM (and measured by `assistant eval`)
@@ -79,7 +79,7 @@ class Retrieval:
     question: str
     query: str
     candidates: tuple[Candidate, ...]
-    context: tuple[Citation, ...] = field(default=())
+    context: tuple[Citation, ...] = ()
     history: tuple[Turn, ...] = ()
     relevance: float = 0.0  # best cosine of a top sentence to the question as asked
 
@@ -136,12 +136,7 @@ class Assistant:
 
     def searcher(self) -> Searcher:
         """The searcher over the current build, reopened when a rebuild has replaced it."""
-        build = current_build(self.index_dir)
-        if build is None:
-            raise IndexMissing(
-                f"no index at {self.index_dir}: build one with `assistant index SOURCE "
-                f"--index-dir {self.index_dir}` (or `make run` for the sample articles)"
-            )
+        build = require_build(self.index_dir)
         with self._lock:
             if self._searcher is None or self._searcher.build != build:
                 if self._searcher is not None:

@@ -229,13 +229,18 @@ def current_build(index_dir: Path) -> Path | None:
 
 def open_index(index_dir: Path) -> Store:
     """The current build for reading; a clear error when there is none."""
+    return Store(require_build(index_dir))
+
+
+def require_build(index_dir: Path) -> Path:
+    """The current build folder, or an error that says how to build one."""
     build = current_build(index_dir)
     if build is None:
         raise IndexMissing(
             f"no index at {index_dir}: build one with `assistant index SOURCE --index-dir "
             f"{index_dir}` (or `make run` for the sample articles)"
         )
-    return Store(build)
+    return build
 
 
 def new_build(index_dir: Path, base: Path | None) -> Path:
