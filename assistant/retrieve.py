@@ -157,9 +157,11 @@ class Searcher:
             return []
         texts = [self._text(p, s, e) for p, _, s, e in pieces]
         top = max(p.score for p in passages)
+        titles = list(dict.fromkeys(p.title for p in passages))  # each title scored once
+        title_fit = dict(zip(titles, self.lexical.overlap(query, titles), strict=True))
         prior = (
             W_LEXICAL * self.lexical.overlap(query, texts)
-            + W_TITLE * self.lexical.overlap(query, [p.title for p, _, _, _ in pieces])
+            + W_TITLE * np.array([title_fit[p.title] for p, _, _, _ in pieces])
             + W_PASSAGE * np.array([p.score / top for p, _, _, _ in pieces])
             - W_POSITION * np.minimum([n for _, n, _, _ in pieces], 30) / 30
         )
