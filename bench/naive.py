@@ -40,8 +40,9 @@ def build(corpus: Path, folder: Path) -> int:
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+    # Title, blank line, text: the recipe as the issues measured it (dev: 9,305 chunks).
     docs = [
-        Document(page_content=a["text"], metadata={"id": a["id"], "title": a["title"]})
+        Document(page_content=f"{a['title']}\n\n{a['text']}", metadata={"id": a["id"]})
         for a in read_corpus(corpus)
     ]
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(

@@ -87,11 +87,13 @@ class Lexical:
 
 def build(store: Store) -> None:
     """Index every chunk of `store` (title + text) and save it in the build folder."""
-    got = store.chunks.get(include=["documents", "metadatas"])
-    ids: list[str] = got["ids"]
-    metas = got["metadatas"] or []
-    docs = got["documents"] or []
-    texts = [f"{m['title']}\n{d}" for m, d in zip(metas, docs, strict=True)]
+    ids: list[str] = []
+    metas = []
+    texts = []
+    for chunk_id, text, meta in store.all_chunks():
+        ids.append(chunk_id)
+        metas.append(meta)
+        texts.append(f"{meta['title']}\n{text}")
     folder = store.path / FOLDER
     folder.mkdir(exist_ok=True)
     if texts:

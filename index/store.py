@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from index.sentences import Sentence
 
 FORMAT = 1
 COLLECTION = "chunks"
+CHUNK_PAGE = 5000  # chunks read from Chroma in one call
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, title TEXT, url TEXT, published TEXT, source TEXT, path TEXT,
@@ -140,6 +141,21 @@ class Store:
         """id -> (content hash, path, url, text hash) of every article."""
         rows = self.db.execute("SELECT id, content_hash, path, url, text_hash FROM articles")
         return {row[0]: tuple(row[1:]) for row in rows}
+
+    def all_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of every chunk, read a page at a time.
+
+        One `get()` of a whole collection fails past ~32,000 chunks (SQLite's variable limit).
+        """
+        offset = 0
+        while True:
+            got = self.chunks.get(
+                include=["documents", "metadatas"], limit=CHUNK_PAGE, offset=offset
+            )
+            yield from zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+            if len(got["ids"]) < CHUNK_PAGE:
+                return
+            offset += CHUNK_PAGE
 
     def count(self, table: str) -> int:
         """Rows in `articles` or `sentences`."""

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from index import store as store_module
 from index.build import BuildReport, rebuild
 from index.chunk import ChunkSettings
+from index.lexical import open_lexical
 from index.load import Article, load_file
 from index.store import IndexMismatch, IndexProblem, Store, open_index
 
@@ -160,6 +162,22 @@ def test_the_same_articles_give_the_same_index(tmp_path: Path, embedder: Any) ->
             store.close()
     assert got[0] == got[1]
     assert len(got[0][1]) == 3
+
+
+def test_chunks_are_read_back_a_page_at_a_time(
+    tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chroma refuses one get() of ~32,000+ chunks; BM25 is built from pages of them.
+    monkeypatch.setattr(store_module, "CHUNK_PAGE", 1)
+    build(write_articles(tmp_path / "src"), tmp_path / "index", embedder)
+    store = open_index(tmp_path / "index")
+    try:
+        every = store.chunks.get(include=[])["ids"]
+        assert len(every) > 2 * store_module.CHUNK_PAGE
+        assert sorted(c for c, _, _ in store.all_chunks()) == sorted(every)
+        assert sorted(open_lexical(store.path).ids) == sorted(every)
+    finally:
+        store.close()
 
 
 # --- incremental rebuilds -------------------------------------------------------------------
