@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -160,9 +161,10 @@ class Assistant:
         history = as_turns(request.get("history") or ())
         query = self.condense(question, history)
         filters = request.get("filters") or Filters()
+        as_of = date.fromisoformat(request.get("as_of") or date.today().isoformat())
         searcher = self.searcher()
         passages = searcher.passages(query, filters=filters)
-        candidates = tuple(searcher.sentences(query, passages))
+        candidates = tuple(searcher.sentences(query, passages, as_of=as_of))
         return Retrieval(
             question,
             query,
@@ -306,12 +308,22 @@ def answer(
     until: str | None = None,
     sources: Iterable[str] | None = None,
     llm: str | None = None,
+    as_of: str | None = None,
 ) -> Answer:
-    """Answer a question from the indexed articles, citing the exact source sentences."""
+    """Answer a question from the indexed articles, citing the exact source sentences.
+
+    `as_of` (default: today) is the day the question is asked: for questions about "this
+    week", articles published in the days before it weigh more.
+    """
     filters = Filters(_date(since, "since"), _date(until, "until"), frozenset(sources or ()))
     assistant = get_assistant(index_dir, llm)
     return assistant.chain.invoke(
-        {"question": question, "history": list(history), "filters": filters}
+        {
+            "question": question,
+            "history": list(history),
+            "filters": filters,
+            "as_of": _date(as_of, "as_of"),
+        }
     )
 
 

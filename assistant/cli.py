@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="only articles published on or after this date")
     p.add_argument("--until", help="only articles published on or before this date")
     p.add_argument("--source", action="append", help="only articles from this source (repeat)")
+    p.add_argument(
+        "--as-of", help="the day the question is asked: recent articles weigh more (default today)"
+    )
     p.set_defaults(run=_ask)
 
     p = sub.add_parser("eval", parents=[index_dir, llm], help="measure on a question file")
@@ -120,6 +123,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             until=args.until,
             sources=args.source,
             llm=args.llm,
+            as_of=args.as_of,
         )
     except (QuestionError, LLMUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ W_LEXICAL = 0.5  # share of the question's IDF weight found in the sentence
 W_TITLE = 0.25  # the same for the article's title
 W_PASSAGE = 0.3  # the fused rank of the chunk it came from
 W_POSITION = 0.05  # news puts the essentials first
+W_RECENT = 0.3  # an article published in the days before the question ("this week") ...
+RECENT_DAYS = 7.0  # ... weighs exp(-age / RECENT_DAYS) of it
 EMBEDDED = 40  # sentences embedded per question (of ~100 in the retrieved chunks)
 _WORD = re.compile(r"\w+")
 
@@ -141,9 +144,12 @@ class Searcher:
         return kept
 
     def sentences(
-        self, query: str, passages: Sequence[Passage], limit: int = 40
+        self, query: str, passages: Sequence[Passage], limit: int = 40, as_of: date | None = None
     ) -> list[Candidate]:
-        """Sentences of the passages ranked for the question, near-duplicates once."""
+        """Sentences of the passages ranked for the question, near-duplicates once.
+
+        `as_of` is the day the question is asked: articles of the days before it weigh more.
+        """
         seen: dict[tuple[str, int], None] = {}
         pieces: list[tuple[Passage, int, int, int]] = []
         for passage in passages:
@@ -164,6 +170,7 @@ class Searcher:
             + W_TITLE * np.array([title_fit[p.title] for p, _, _, _ in pieces])
             + W_PASSAGE * np.array([p.score / top for p, _, _, _ in pieces])
             - W_POSITION * np.minimum([n for _, n, _, _ in pieces], 30) / 30
+            + W_RECENT * np.array([recency(p.published, as_of) for p, _, _, _ in pieces])
         )
         # Only the sentences with the best cheap scores are embedded: it bounds the latency.
         keep = np.argsort(-prior, kind="stable")[:EMBEDDED]
@@ -189,6 +196,17 @@ class Searcher:
     def _text(self, passage: Passage, start: int, end: int) -> str:
         offset = passage.starts[0]
         return passage.text[start - offset : end - offset]
+
+
+def recency(published: str, as_of: date | None) -> float:
+    """1 for an article of the day asked, decaying by days before it; 0 if undated or later."""
+    if as_of is None or not published:
+        return 0.0
+    try:
+        age = (as_of - date.fromisoformat(published)).days
+    except ValueError:
+        return 0.0
+    return float(np.exp(-age / RECENT_DAYS)) if age >= 0 else 0.0
 
 
 def _passage(cid: str, doc: str, meta: dict[str, Any], score: float) -> Passage:

@@ -215,3 +215,18 @@ def test_bare_follow_up_takes_the_conversation_topic(sample_index: Path) -> None
     history = [{"role": "user", "content": "Which Russian ship did Ukraine destroy?"}]
     result = answer("Tell me more about that.", history, index_dir=sample_index)
     assert result.covered and "Caesar Kunikov" in cited(result)
+
+
+@pytest.mark.parametrize(
+    "as_of, newest", [("2023-06-03", "2023-06-01"), ("2024-03-04", "2024-03-02")]
+)
+def test_articles_of_the_days_before_the_question_weigh_more(
+    news_index: Path, embedder: object, as_of: str, newest: str
+) -> None:
+    assistant = Assistant(news_index, embedder)  # type: ignore[arg-type]
+    found = assistant.retrieve(
+        {"question": "What is new with the Springfield bridge?", "as_of": as_of}
+    )
+    assert found.candidates[0].passage.published == newest
+    result = answer("What is new with the Springfield bridge?", index_dir=news_index, as_of=as_of)
+    assert any(c.published == newest for c in result.citations)
