@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +81,14 @@ class Candidate:
     similarity: float  # cosine to the question
 
 
-def _norm_words(text: str) -> tuple[str, ...]:
-    return tuple(_WORD.findall(text.lower()))
+@lru_cache(maxsize=8192)  # each text is compared with many others
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text.lower()))
 
 
 def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
     """True when two texts share most of their words (wire copies, reprints)."""
-    wa, wb = set(_norm_words(a)), set(_norm_words(b))
+    wa, wb = _word_set(a), _word_set(b)
     if not wa or not wb:
         return False
     return len(wa & wb) / min(len(wa), len(wb)) >= threshold

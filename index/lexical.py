@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,14 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s' default token pattern
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
 
 
-@cache
+_local = threading.local()
+
+
 def _stemmer() -> Any:
-    return Stemmer.Stemmer("english")
+    """This thread's stemmer: a PyStemmer object must not be shared between threads."""
+    if not hasattr(_local, "stemmer"):
+        _local.stemmer = Stemmer.Stemmer("english")
+    return _local.stemmer
 
 
 def tokenize(texts: list[str]) -> Any:
@@ -31,10 +37,11 @@ def tokenize(texts: list[str]) -> Any:
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
 
 
-def _terms(text: str) -> set[str]:
+@lru_cache(maxsize=8192)  # the same sentences come back for related questions
+def _terms(text: str) -> frozenset[str]:
     """The stemmed terms of one text, as BM25 sees them."""
-    words = _TOKEN.findall(text.lower())
-    return {_stemmer().stemWord(w) for w in words if w not in _STOPWORDS}
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS]
+    return frozenset(_stemmer().stemWords(words))
 
 
 @dataclass(frozen=True)
