@@ -1,8 +1,9 @@
 """Build speed: ours against the naive LangChain recipe on the same corpus, in one run.
 
-Usage: .venv/bin/python bench/index_speed.py [CORPUS.jsonl] [--work DIR]
+Usage: .venv/bin/python bench/index_speed.py [CORPUS.jsonl] [--work DIR] [--int8]
 Prints articles/s, sentences/s, chunks, peak memory and index size for each build, the ratio,
-and the time of a re-index with nothing changed. Each build runs in its own process.
+and the time of a re-index with nothing changed. Each build runs in its own process. --int8 also
+builds with int8 weights (not the default: see index/embed.py).
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ def one(kind: str, corpus: Path, folder: Path) -> dict[str, float]:
         chunks, sentences, articles = build(corpus, folder), 0, 0
     else:
         from index.build import rebuild
+        from index.embed import SentenceEmbedder
 
-        report = rebuild([corpus], folder, full=kind == "full", progress=False)
+        embedder = SentenceEmbedder(quantize=True) if kind == "int8" else None
+        report = rebuild([corpus], folder, full=kind != "again", embedder=embedder, progress=False)
         chunks, sentences, articles = report.chunks, report.sentences, report.articles
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -67,7 +70,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="?", type=Path, default=DEV)
     parser.add_argument("--work", type=Path)
-    parser.add_argument("--one", choices=["full", "again", "naive"])
+    parser.add_argument("--one", choices=["full", "again", "naive", "int8"])
+    parser.add_argument("--int8", action="store_true", help="also build with int8 weights")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(args.one, args.corpus, args.work)))
@@ -77,7 +81,10 @@ def main() -> None:
     ours = run("full", args.corpus, work / "ours")
     again = run("again", args.corpus, work / "ours")
     naive = run("naive", args.corpus, work / "naive")
-    for name, r in (("ours", ours), ("naive", naive)):
+    builds = [("ours", ours), ("naive", naive)]
+    if args.int8:
+        builds.append(("int8", run("int8", args.corpus, work / "int8")))
+    for name, r in builds:
         per_sentence = (
             f"{r['sentences'] / r['seconds']:.0f} sentences/s, " if r["sentences"] else ""
         )
@@ -86,7 +93,9 @@ def main() -> None:
             f"{r['chunks']:.0f} chunks in {r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB, "
             f"index {r['size_mb']:.0f} MB"
         )
-    print(f"speed-up over the naive recipe: {naive['seconds'] / ours['seconds']:.2f}x")
+    for name, r in builds:
+        if name != "naive":
+            print(f"{name}: speed-up over the naive recipe {naive['seconds'] / r['seconds']:.2f}x")
     print(
         f"re-index with nothing changed: {again['seconds']:.2f} s "
         f"= {100 * again['seconds'] / ours['seconds']:.1f}% of the full build"
