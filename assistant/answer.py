@@ -161,7 +161,7 @@ class Assistant:
         history = as_turns(request.get("history") or ())
         query = self.condense(question, history)
         filters = request.get("filters") or Filters()
-        as_of = date.fromisoformat(request.get("as_of") or date.today().isoformat())
+        as_of = date.fromisoformat(_date(request.get("as_of"), "as_of") or date.today().isoformat())
         searcher = self.searcher()
         passages = searcher.passages(query, filters=filters)
         candidates = tuple(searcher.sentences(query, passages, as_of=as_of))
@@ -322,7 +322,7 @@ def answer(
             "question": question,
             "history": list(history),
             "filters": filters,
-            "as_of": _date(as_of, "as_of"),
+            "as_of": as_of,
         }
     )
 

@@ -96,6 +96,8 @@ def test_question_in_another_language_gets_a_valid_answer(sample_index: Path) ->
 def test_bad_dates_are_refused(sample_index: Path) -> None:
     with pytest.raises(QuestionError, match="since must be a date"):
         answer(AVDIIVKA, index_dir=sample_index, since="last week")
+    with pytest.raises(QuestionError, match="as_of must be a date"):
+        answer(AVDIIVKA, index_dir=sample_index, as_of="yesterday")
 
 
 def test_missing_index_says_how_to_build_it(tmp_path: Path) -> None:

@@ -32,9 +32,15 @@ def test_ask_json_is_the_answer(sample_index: Path, capsys: pytest.CaptureFixtur
         assert body[c["start"] : c["end"]] == c["text"]
 
 
-def test_ask_bad_question_exits_2(sample_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["ask", "   ", "--index-dir", str(sample_index)]) == 2
-    assert "question is empty" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "args, message",
+    [(["   "], "question is empty"), (["Avdiivka?", "--as-of", "soon"], "as_of must be a date")],
+)
+def test_ask_bad_input_exits_2(
+    sample_index: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["ask", *args, "--index-dir", str(sample_index)]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_ask_without_index_says_how_to_build(
