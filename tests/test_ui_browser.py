@@ -160,16 +160,22 @@ def ask(page: Any, question: str) -> Any:
 
 def open_marker(page: Any, marker: Any) -> str:
     """Click a marker; the highlighted sentence's text once it is in view in the reader."""
+    # Each opening renders a new nonce: wait for it, not for the previous sentence (slow CI).
+    opened = "() => document.querySelector('#na-reader [data-open]')?.dataset.open || ''"
+    before = page.evaluate(opened)
     marker.click()
     page.wait_for_function(
-        """() => {
+        """before => {
           const panel = document.querySelector('#na-reader');
-          const focus = panel && panel.querySelector('#na-focus');
+          const doc = panel && panel.querySelector('[data-open]');
+          if (!doc || doc.dataset.open === before) return false;
+          const focus = panel.querySelector('#na-focus');
           if (!focus) return false;
           const head = panel.querySelector('.na-reader-head').getBoundingClientRect();
           const box = focus.getBoundingClientRect(), view = panel.getBoundingClientRect();
           return box.top >= head.bottom - 1 && box.bottom <= view.bottom + 1;
-        }"""
+        }""",
+        arg=before,
     )
     return str(page.eval_on_selector("#na-focus", "e => e.firstChild.textContent"))
 
