@@ -86,8 +86,8 @@ def assert_consistent(index_dir: Path) -> None:
         assert store.count("articles") == manifest["articles"]
         assert store.count("sentences") == manifest["sentences"]
         assert store.chunks.count() == manifest["chunks"]
-        metas = store.chunks.get(include=["metadatas"])["metadatas"]
-        assert {m["article_id"] for m in metas} == set(store.catalogue())
+        chunk_articles = {meta["article_id"] for _, _, meta in store.all_chunks()}
+        assert chunk_articles == set(store.catalogue())
     finally:
         store.close()
 
