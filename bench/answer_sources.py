@@ -1,0 +1,80 @@
+"""Where the gold answers that `assistant eval` counts come from, and what retrieval could reach.
+
+Usage: .venv/bin/python bench/answer_sources.py --index-dir DIR [--data ../shared/data/dev]
+(DIR: an index of the folder's corpus, built with `assistant index`.)
+
+The eval measure counts a question as answered when the gold string occurs anywhere in the
+context or the cited sentences. RealTime QA questions ask about the week of their `date`, but
+the corpora also hold older articles that share the question's words: a string such as "Gabriel
+Attal" or "48%" can occur there in a sentence that does not answer the question. This prints,
+for the context and the cited sentences, how many hits come from an article published near the
+question's date (3 days after to 14 days before), and the ceiling of the candidate pool (the
+sentences of the 30 best fused chunks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from assistant.answer import Assistant  # noqa: E402
+from index.load import iso_date  # noqa: E402
+
+NEAR = (-3, 14)  # days from the article's publication to the question
+
+
+def near(published: str, asked: date) -> bool:
+    """Published within NEAR days of the question."""
+    day = iso_date(published)
+    return bool(day) and NEAR[0] <= (asked - date.fromisoformat(day)).days <= NEAR[1]
+
+
+def main() -> None:
+    """Ask every question, then print the counts."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--index-dir", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "dev")
+    args = parser.parse_args()
+    questions = [
+        json.loads(line) for line in (args.data / "questions.jsonl").open() if line.strip()
+    ]
+    assistant = Assistant(args.index_dir)
+    store = assistant.searcher().store
+    counts = dict.fromkeys(("near", "pool", "context", "context_near", "cited", "cited_near"), 0)
+    for q in questions:
+        gold, asked = str(q["answer"]).lower(), date.fromisoformat(iso_date(q["date"]))
+        ids = q.get("answer_in_articles") or []
+        articles = [store.article(i) for i in ids]
+        counts["near"] += any(a is not None and near(a.published, asked) for a in articles)
+        found = assistant.retrieve({"question": q["question"], "as_of": asked.isoformat()})
+        pool = assistant.searcher().passages(found.query, k=30)
+        counts["pool"] += any(gold in p.text.lower() for p in pool)
+        for name, cites in (
+            ("context", found.context),
+            ("cited", assistant.write(found).citations),
+        ):
+            hits = [c for c in cites if gold in c.text.lower()]
+            counts[name] += bool(hits)
+            counts[name + "_near"] += any(near(c.published, asked) for c in hits)
+    n = len(questions)
+    print(
+        f"{n} questions; a gold article published near the question's date exists for "
+        f"{counts['near']} ({counts['near'] / n:.3f})"
+    )
+    print(f"gold in the candidate pool (30 chunks): {counts['pool'] / n:.3f}")
+    for name in ("context", "cited"):
+        hit, hit_near = counts[name], counts[name + "_near"]
+        print(
+            f"gold in {name:7}: {hit / n:.3f} ({hit}); from an article near the date: "
+            f"{hit_near / n:.3f} ({hit_near}), from older articles only: {hit - hit_near}"
+        )
+
+
+if __name__ == "__main__":
+    main()
