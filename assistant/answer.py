@@ -164,7 +164,7 @@ class Assistant:
         asked_on = _date(request.get("as_of"), "as_of")
         as_of = date.fromisoformat(asked_on) if asked_on else date.today()
         searcher = self.searcher()
-        passages = searcher.passages(query, filters=filters)
+        passages = searcher.passages(query, filters=filters, as_of=as_of)
         candidates = tuple(searcher.sentences(query, passages, as_of=as_of))
         return Retrieval(
             question,

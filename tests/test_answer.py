@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from assistant import Answer, QuestionError, answer
 from assistant.answer import NOT_COVERED, Assistant, get_assistant
+from assistant.retrieve import Filters
 from index.build import rebuild
 from index.store import IndexMismatch, IndexMissing, open_index
 
@@ -232,3 +234,22 @@ def test_articles_of_the_days_before_the_question_weigh_more(
     assert found.candidates[0].passage.published == newest
     result = answer("What is new with the Springfield bridge?", index_dir=news_index, as_of=as_of)
     assert any(c.published == newest for c in result.citations)
+
+
+def test_articles_of_the_fortnight_before_the_question_are_searched_on_their_own(
+    news_index: Path, embedder: object
+) -> None:
+    searcher = Assistant(news_index, embedder).searcher()  # type: ignore[arg-type]
+    question = "When will engineers inspect the Springfield bridge?"
+    # Searching one chunk deep, the whole index gives the 2023 article; a question asked in
+    # March 2024 also searches the articles of the two weeks before it.
+    alone = searcher.passages(question, k=5, pool=1)
+    assert {p.published for p in alone} == {"2023-06-01"}
+    asked = searcher.passages(question, k=5, pool=1, as_of=date(2024, 3, 4))
+    assert "2023-06-01" in {p.published for p in asked}
+    assert any(p.published.startswith("2024-03") for p in asked)
+    # The window stays inside the caller's own filters.
+    until_2023 = searcher.passages(
+        question, k=5, pool=1, filters=Filters(until="2023-12-31"), as_of=date(2024, 3, 4)
+    )
+    assert {p.published for p in until_2023} == {"2023-06-01"}
