@@ -29,7 +29,7 @@ RECENT_DAYS = 7.0  # ... weighs exp(-age / RECENT_DAYS) of it
 # week is answered from this week's articles, not only from older ones that share its words.
 WINDOW_DAYS = 14
 W_WINDOW = 0.5
-WINDOW_POOL = 400  # the whole index's dense results that the window's dense ranking is read from
+WINDOW_POOL = 400  # dense results of the whole index that the window's ranking is read from
 EMBEDDED = 40  # sentences embedded per question (of ~100 in the retrieved chunks)
 _WORD = re.compile(r"\w+")
 
