@@ -117,11 +117,13 @@ def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
 class Searcher:
     """Retrieval over one build of the index."""
 
-    def __init__(self, build: Path, embedder: Embeddings):
+    def __init__(self, build: Path, embedder: Embeddings, ranker: Embeddings | None = None):
+        """`embedder` is the index's model; `ranker` embeds the sentences ranked per question."""
         self.build = build
         self.store = Store(build)
         self.lexical: Lexical = open_lexical(build)
         self.embedder = embedder
+        self.ranker = ranker or embedder
         self.published = dict(
             zip(self.lexical.ids, self.lexical.published_ts.tolist(), strict=True)
         )
@@ -215,7 +217,7 @@ class Searcher:
         )
         # Only the sentences with the best cheap scores are embedded: it bounds the latency.
         keep = np.argsort(-prior, kind="stable")[:EMBEDDED]
-        vectors = np.array(self.embedder.embed_documents([texts[i] for i in keep] + [query]))
+        vectors = np.array(self.ranker.embed_documents([texts[i] for i in keep] + [query]))
         similarity = vectors[:-1] @ vectors[-1]
         ranked = sorted(
             (

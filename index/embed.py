@@ -281,6 +281,6 @@ class SentenceEmbedder(Embeddings):
 
 
 @cache
-def default_embedder(model: str = DEFAULT_MODEL) -> SentenceEmbedder:
-    """One embedder per model name in a process."""
-    return SentenceEmbedder(model)
+def default_embedder(model: str = DEFAULT_MODEL, quantize: bool = False) -> SentenceEmbedder:
+    """One embedder per model name (fp32 or int8 weights) in a process."""
+    return SentenceEmbedder(model, quantize=quantize)

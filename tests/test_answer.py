@@ -12,6 +12,7 @@ from assistant import Answer, QuestionError, answer
 from assistant.answer import NOT_COVERED, Assistant, get_assistant
 from assistant.retrieve import Filters
 from index.build import rebuild
+from index.embed import SentenceEmbedder
 from index.store import IndexMismatch, IndexMissing, open_index
 
 AVDIIVKA = "What happened in Avdiivka?"
@@ -198,9 +199,15 @@ def test_runnable_composes(news_index: Path, embedder: object) -> None:
     assert chain.invoke("Why was the Springfield bridge closed?") is True
 
 
-def test_index_built_with_another_model_is_refused(sample_index: Path) -> None:
-    from index.embed import SentenceEmbedder
+def test_sentences_are_ranked_with_int8_weights_unless_an_embedder_is_given(
+    sample_index: Path, embedder: object
+) -> None:
+    ranker = get_assistant(sample_index).ranker
+    assert isinstance(ranker, SentenceEmbedder) and ranker.onnx_path.name == "model.int8.onnx"
+    assert Assistant(sample_index, embedder).ranker is embedder  # type: ignore[arg-type]
 
+
+def test_index_built_with_another_model_is_refused(sample_index: Path) -> None:
     class Renamed(SentenceEmbedder):
         def __init__(self) -> None:  # the same vectors under another name
             self.name = "another-model"
