@@ -53,7 +53,7 @@ def main() -> None:
         articles = [store.article(i) for i in ids]
         counts["near"] += any(a is not None and near(a.published, asked) for a in articles)
         found = assistant.retrieve({"question": q["question"], "as_of": asked.isoformat()})
-        pool = assistant.searcher().passages(found.query, k=30)
+        pool = assistant.searcher().passages(found.query, k=30, as_of=asked)
         counts["pool"] += any(gold in p.text.lower() for p in pool)
         for name, cites in (
             ("context", found.context),
