@@ -127,10 +127,11 @@ class Assistant:
         llm: BaseChatModel | None = None,
         ranker: Embeddings | None = None,
     ):
-        """`embedder`: the index's model. `ranker` embeds the sentences ranked for a question;
-        by default the same model with int8 weights. Embedding ~40 sentences is most of an
-        answer's time and int8 does it ~1.8x faster, as well (dev and scale, 801 questions: the
-        gold answer in context 436 times against 434 with fp32, in the citations 306 vs 304).
+        """`embedder`: the index's model. `ranker` embeds the sentences ranked for a question:
+        by default `embedder` when one is given, else the default model with int8 weights.
+        Embedding ~40 sentences is most of an answer's time and int8 does it ~1.8x faster, as
+        well (dev and scale, 801 questions: the gold answer in context 436 times against 434
+        with fp32, in the citations 306 against 304).
         """
         self.index_dir = Path(index_dir)
         self.embedder = embedder or default_embedder()

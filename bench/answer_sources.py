@@ -48,7 +48,10 @@ def main() -> None:
     store = assistant.searcher().store
     counts = dict.fromkeys(("near", "pool", "context", "context_near", "cited", "cited_near"), 0)
     for q in questions:
-        gold, asked = str(q["answer"]).lower(), date.fromisoformat(iso_date(q["date"]))
+        day = iso_date(q.get("date") or "")
+        if not day:
+            raise SystemExit(f"{q.get('id', q['question'])}: needs the date it was asked")
+        gold, asked = str(q["answer"]).lower(), date.fromisoformat(day)
         ids = q.get("answer_in_articles") or []
         articles = [store.article(i) for i in ids]
         counts["near"] += any(a is not None and near(a.published, asked) for a in articles)

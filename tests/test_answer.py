@@ -202,8 +202,8 @@ def test_runnable_composes(news_index: Path, embedder: object) -> None:
 def test_sentences_are_ranked_with_int8_weights_unless_an_embedder_is_given(
     sample_index: Path, embedder: object
 ) -> None:
-    ranker = get_assistant(sample_index).ranker
-    assert isinstance(ranker, SentenceEmbedder) and ranker.onnx_path.name == "model.int8.onnx"
+    for ranker in (get_assistant(sample_index).ranker, Assistant(sample_index).ranker):
+        assert isinstance(ranker, SentenceEmbedder) and ranker.onnx_path.name == "model.int8.onnx"
     assert Assistant(sample_index, embedder).ranker is embedder  # type: ignore[arg-type]
 
 
@@ -260,3 +260,23 @@ def test_articles_of_the_fortnight_before_the_question_are_searched_on_their_own
         question, k=5, pool=1, filters=Filters(until="2023-12-31"), as_of=date(2024, 3, 4)
     )
     assert {p.published for p in until_2023} == {"2023-06-01"}
+
+
+@pytest.mark.parametrize(
+    "filters, as_of, expected",
+    [
+        (Filters(), date(2024, 3, 4), Filters("2024-02-19", "2024-03-05")),
+        (
+            Filters(since="2024-03-01", sources=frozenset({"herald"})),
+            date(2024, 3, 4),
+            Filters("2024-03-01", "2024-03-05", frozenset({"herald"})),
+        ),
+        (Filters(until="2023-12-31"), date(2024, 3, 4), None),
+        (Filters(), date.max, Filters("9999-12-17", "9999-12-31")),
+        (Filters(), date.min, Filters("0001-01-01", "0001-01-02")),
+    ],
+)
+def test_the_question_window_stays_inside_the_callers_filters_and_the_calendar(
+    filters: Filters, as_of: date, expected: Filters | None
+) -> None:
+    assert filters.window(as_of, 14) == expected
