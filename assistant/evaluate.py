@@ -43,6 +43,12 @@ def read_questions(path: Path) -> Iterator[dict[str, object]]:
         yield record
 
 
+def is_specific(record: dict[str, object]) -> bool:
+    """Whether the gold answer occurs in few articles (or the file does not say)."""
+    in_articles = record.get("answer_in_articles")
+    return not isinstance(in_articles, list) or len(in_articles) <= SPECIFIC
+
+
 def run(assistant: Assistant, path: Path) -> list[Outcome]:
     """Ask every question of the file."""
     outcomes = []
@@ -51,7 +57,7 @@ def run(assistant: Assistant, path: Path) -> list[Outcome]:
         started = time.perf_counter()
         # RealTime QA questions carry the day they were asked: the answer is as of that day.
         found: Retrieval = assistant.retrieve(
-            {"question": record["question"], "as_of": iso_date(str(record.get("date") or ""))}
+            {"question": record["question"], "as_of": iso_date(record.get("date"))}
         )
         result = assistant.write(found)
         seconds = time.perf_counter() - started
@@ -62,8 +68,7 @@ def run(assistant: Assistant, path: Path) -> list[Outcome]:
         for c in result.citations:
             article = store.article(c.article_id)
             bad += article is None or article.text[c.start : c.end] != c.text
-        in_articles = record.get("answer_in_articles")
-        specific = not isinstance(in_articles, list) or len(in_articles) <= SPECIFIC
+        specific = is_specific(record)
         outcomes.append(
             Outcome(
                 str(record["question"]),

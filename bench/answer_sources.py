@@ -15,7 +15,6 @@ sentences of the 30 best fused chunks).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -24,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from assistant.answer import Assistant  # noqa: E402
+from assistant.evaluate import read_questions  # noqa: E402
 from index.load import iso_date  # noqa: E402
 
 NEAR = (-3, 14)  # days from the article's publication to the question
@@ -41,22 +41,20 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path, required=True)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "dev")
     args = parser.parse_args()
-    questions = [
-        json.loads(line) for line in (args.data / "questions.jsonl").open() if line.strip()
-    ]
+    questions = list(read_questions(args.data / "questions.jsonl"))
     assistant = Assistant(args.index_dir)
-    store = assistant.searcher().store
+    searcher = assistant.searcher()
     counts = dict.fromkeys(("near", "pool", "context", "context_near", "cited", "cited_near"), 0)
     for q in questions:
-        day = iso_date(q.get("date") or "")
+        day = iso_date(q.get("date"))
         if not day:
             raise SystemExit(f"{q.get('id', q['question'])}: needs the date it was asked")
         gold, asked = str(q["answer"]).lower(), date.fromisoformat(day)
-        ids = q.get("answer_in_articles") or []
-        articles = [store.article(i) for i in ids]
+        ids = q.get("answer_in_articles")
+        articles = [searcher.store.article(str(i)) for i in ids] if isinstance(ids, list) else []
         counts["near"] += any(a is not None and near(a.published, asked) for a in articles)
         found = assistant.retrieve({"question": q["question"], "as_of": asked.isoformat()})
-        pool = assistant.searcher().passages(found.query, k=30, as_of=asked)
+        pool = searcher.passages(found.query, k=30, as_of=asked)
         counts["pool"] += any(gold in p.text.lower() for p in pool)
         for name, cites in (
             ("context", found.context),

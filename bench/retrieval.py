@@ -9,7 +9,6 @@ and on the specific ones (answer in 20 or fewer articles).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from assistant.answer import Assistant  # noqa: E402
-from assistant.evaluate import SPECIFIC, report, run  # noqa: E402
+from assistant.evaluate import is_specific, read_questions, report, run  # noqa: E402
 from bench import naive  # noqa: E402
 from index.build import rebuild  # noqa: E402
 
@@ -43,8 +42,8 @@ def main() -> None:
     args = parser.parse_args()
     corpus = next(args.data.glob("corpus.jsonl*"))
     questions_file = args.data / "questions.jsonl"
-    questions = [json.loads(line) for line in questions_file.open() if line.strip()]
-    specific = [len(q.get("answer_in_articles", [])) <= SPECIFIC for q in questions]
+    questions = list(read_questions(questions_file))
+    specific = [is_specific(q) for q in questions]
     if not (args.work / "naive").exists():
         naive.build(corpus, args.work / "naive")
     rebuild([corpus], args.work / "ours", progress=False)
