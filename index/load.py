@@ -116,7 +116,11 @@ def _not_a_file(path: Path) -> str:
 def load(sources: Iterable[str | os.PathLike[str]]) -> Iterator[Article | Skipped]:
     """Read every article under `sources`; bad inputs become `Skipped` and the rest go on."""
     for item in discover(sources):
-        if isinstance(item, Skipped):
+        name = item.path if isinstance(item, Skipped) else str(item)
+        if _not_unicode({"file name": name}):  # undecodable bytes in a name come as surrogates
+            shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+            yield Skipped(shown, "the file name is not valid UTF-8; rename it")
+        elif isinstance(item, Skipped):
             yield item
         else:
             yield from load_file(item)
@@ -170,13 +174,17 @@ def _decode(path: Path, raw: bytes, line: int | None = None) -> str | Skipped:
 
 
 def _article(
-    path: Path, text: str, meta: Mapping[str, object], fallback_title: str
+    path: Path, text: str, meta: Mapping[str, object], fallback_title: str, id_basis: str
 ) -> Article | Skipped:
+    """An article from its text and metadata; its id is hashed from `id_basis` if it has none."""
     if not text.strip():
         return Skipped(str(path), "article has no text")
+    fields = {name: meta.get(name) for name in ("id", "title", "url", "source")}
+    if problem := _not_unicode({**fields, "text": text}):
+        return Skipped(str(path), problem)
     url = str(meta.get("url") or "").strip()
     title = " ".join(str(meta.get("title") or "").split()) or fallback_title
-    article_id = str(meta.get("id") or "").strip() or short_hash(url or str(path))
+    article_id = str(meta.get("id") or "").strip() or short_hash(url or id_basis)
     return Article(
         id=article_id,
         title=title,
@@ -186,6 +194,17 @@ def _article(
         source=str(meta.get("source") or "").strip(),
         path=str(path),
     )
+
+
+def _not_unicode(fields: Mapping[str, object]) -> str | None:
+    """Why one of `fields` cannot be stored (half a surrogate pair, as JSON can escape), or None."""
+    for name, value in fields.items():
+        try:
+            str(value or "").encode("utf-8")
+        except UnicodeEncodeError as error:
+            bad, at = str(value)[error.start], error.start
+            return f"the {name} is not valid Unicode (a lone surrogate {bad!r} at character {at})"
+    return None
 
 
 def _plain(path: Path, text: str) -> Article | Skipped:
@@ -198,7 +217,7 @@ def _plain(path: Path, text: str) -> Article | Skipped:
     heading = next((ln.lstrip("# ").strip() for ln in body.splitlines() if ln.strip()), "")
     fallback = heading[:120] if path.suffix.lower() != ".txt" and heading else ""
     fallback = fallback or path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
-    return _article(path, body, dict(post.metadata), fallback)
+    return _article(path, body, dict(post.metadata), fallback, str(path))
 
 
 def _html(path: Path, html: str) -> Article | Skipped:
@@ -213,7 +232,7 @@ def _html(path: Path, html: str) -> Article | Skipped:
         "published": doc.date,
         "source": doc.sitename or doc.hostname,
     }
-    return _article(path, doc.text or "", meta, path.stem)
+    return _article(path, doc.text or "", meta, path.stem, str(path))
 
 
 def _jsonl(path: Path, raw: bytes) -> Iterator[Article | Skipped]:
@@ -221,30 +240,32 @@ def _jsonl(path: Path, raw: bytes) -> Iterator[Article | Skipped]:
     if not any(line.strip() for line in lines):
         yield Skipped(str(path), "empty file")
         return
+    read_any = False
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        text = _decode(path, line, number)
-        if isinstance(text, Skipped):
-            yield Skipped(text.path, text.reason, number)
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as error:
-            why = error.msg.removesuffix(" at")  # "Unterminated string starting at" + " at column"
-            yield Skipped(str(path), f"invalid JSON ({why} at column {error.colno})", number)
-            continue
-        if not isinstance(record, dict):
-            yield Skipped(str(path), "expected a JSON object with a 'text' field", number)
-            continue
-        body = record.get("text")
-        if not isinstance(body, str) or not body.strip():
-            yield Skipped(str(path), "article has no text", number)
-            continue
-        if not record.get("id"):
-            record["id"] = short_hash(str(record.get("url") or "") or body)
-        article = _article(path, body, record, f"{path.stem} line {number}")
-        if isinstance(article, Article):
-            yield replace(article, line=number)
-        else:
-            yield Skipped(article.path, article.reason, number)
+        if line.strip():
+            item = _jsonl_line(path, line, number)
+            read_any = read_any or isinstance(item, Article)
+            yield item
+    if not read_any:  # a file-level line: nothing of this file is in the index
+        yield Skipped(str(path), "no article in it could be read")
+
+
+def _jsonl_line(path: Path, line: bytes, number: int) -> Article | Skipped:
+    """The article on one line of a JSONL file."""
+    text = _decode(path, line, number)
+    if isinstance(text, Skipped):
+        return Skipped(text.path, text.reason, number)
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        why = error.msg.removesuffix(" at")  # "Unterminated string starting at" + " at column"
+        return Skipped(str(path), f"invalid JSON ({why} at column {error.colno})", number)
+    if not isinstance(record, dict):
+        return Skipped(str(path), "expected a JSON object with a 'text' field", number)
+    body = record.get("text")
+    if not isinstance(body, str) or not body.strip():
+        return Skipped(str(path), "article has no text", number)
+    article = _article(path, body, record, f"{path.stem} line {number}", body)
+    if isinstance(article, Article):
+        return replace(article, line=number)
+    return Skipped(article.path, article.reason, number)

@@ -381,12 +381,13 @@ def test_bad_inputs_are_skipped_with_reasons_and_the_rest_indexed(
         "huge.txt: too large for one article (20.0 MB; the limit is 5 MB)",
         "latin1.txt: not valid UTF-8 (byte 0xe9 at offset 3)",
         "notext.jsonl:1: article has no text",
+        "notext.jsonl: no article in it could be read",
         "pipe.txt: not a regular file (a named pipe)",
         "sheet.xlsx: unsupported file type '.xlsx' "
         "(.txt, .md, .markdown, .html, .htm, .jsonl, .jsonl.gz)",
     ]
     lines = report.summary().splitlines()
-    assert lines[0].startswith("2 added, 0 updated, 0 unchanged, 0 removed, 9 skipped in ")
+    assert lines[0].startswith("2 added, 0 updated, 0 unchanged, 0 removed, 10 skipped in ")
     assert lines[0].endswith("holds 2 articles, 4 sentences, 2 chunks")
     assert lines[1:] == [f"skipped {s}" for s in report.skipped]
     assert_consistent(tmp_path / "index")
@@ -408,3 +409,26 @@ def test_one_build_at_a_time(tmp_path: Path, embedder: Any) -> None:
         with pytest.raises(IndexProblem, match="another build of .* is running"):
             build(src, index_dir, embedder)
     assert build(src, index_dir, embedder).added == 3
+
+
+def test_a_lone_surrogate_costs_one_article_not_the_build(tmp_path: Path, embedder: Any) -> None:
+    src = write_articles(tmp_path / "src", {"good.txt": "Good article. It counts."})
+    records = [
+        {"id": "t", "title": "Bad text", "text": "Half a pair \ud800 here. End."},
+        {"id": "h", "title": "Bad title \udc00", "text": "The title is broken. The text is not."},
+        {"id": "f", "title": "Fine", "text": "This line of the feed is fine. It is indexed."},
+    ]
+    (src / "feed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (src / "only-bad.jsonl").write_text(json.dumps(records[0]) + "\n")
+    report = build(src, tmp_path / "index", embedder)
+    assert counts(report)[:4] == (2, 0, 0, 0)
+    root = src.resolve()
+    assert [str(s).removeprefix(f"{root}/") for s in report.skipped] == [
+        "feed.jsonl:1: the text is not valid Unicode (a lone surrogate '\\ud800' at character 12)",
+        "feed.jsonl:2: the title is not valid Unicode (a lone surrogate '\\udc00' at character 10)",
+        "only-bad.jsonl:1: the text is not valid Unicode "
+        "(a lone surrogate '\\ud800' at character 12)",
+        "only-bad.jsonl: no article in it could be read",
+    ]
+    report.summary().encode("utf-8")  # the report itself can be printed
+    assert_consistent(tmp_path / "index")

@@ -357,3 +357,43 @@ def test_bad_files_do_not_stop_the_good_ones(tmp_path: Path) -> None:
         ("e.jsonl", 2, "invalid JSON"),
         ("f.docx", None, "unsupported file type '.docx'"),
     ]
+
+
+# --- text that is not valid Unicode ------------------------------------------------------------
+@pytest.mark.parametrize("name", ["text", "title", "url", "source", "id"])
+def test_a_lone_surrogate_skips_only_its_article(tmp_path: Path, name: str) -> None:
+    # JSON may escape half of a surrogate pair ("\ud800"); such a string cannot be stored.
+    bad = {"id": "bad", "title": "Bad", "url": "https://x.org/b", "source": "Wire", "text": "A. B."}
+    bad[name] += "\ud800"
+    path = write(tmp_path / "feed.jsonl", jsonl({"id": "ok", "text": "Fine. Short."}, bad))
+    articles, skipped = read(path)
+    assert [a.id for a in articles] == ["ok"]
+    at = len(bad[name]) - 1
+    assert [str(s) for s in skipped] == [
+        f"{path}:2: the {name} is not valid Unicode (a lone surrogate '\\ud800' at character {at})"
+    ]
+
+
+def test_a_jsonl_file_that_gives_no_article_is_skipped_as_a_whole(tmp_path: Path) -> None:
+    # A file-level line (no line number) says nothing of the file was indexed.
+    path = write(tmp_path / "feed.jsonl", jsonl({"id": "bad", "text": "Broken \udfff text."}))
+    articles, skipped = read(path)
+    assert articles == []
+    assert [str(s) for s in skipped] == [
+        f"{path}:1: the text is not valid Unicode (a lone surrogate '\\udfff' at character 7)",
+        f"{path}: no article in it could be read",
+    ]
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_not_read(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    write(folder / "good.txt", "Good. Text.")
+    bad = os.path.join(os.fsencode(folder), b"caf\xe9.txt")
+    with open(bad, "wb") as file:
+        file.write(b"Named in Latin-1. Text.")
+    articles, skipped = read(folder)
+    assert [a.text for a in articles] == ["Good. Text."]
+    assert [str(s) for s in skipped] == [
+        f"{folder}/caf\\xe9.txt: the file name is not valid UTF-8; rename it"
+    ]
+    str(skipped[0]).encode("utf-8")  # printable
