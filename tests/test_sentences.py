@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 import re
+import signal
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
 import pytest
 
 from index.load import Article, load_file
-from index.sentences import paragraphs, split_sentences
+from index.sentences import MAX_SPAN, paragraphs, split_sentences
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLE = REPO / "data" / "articles" / "avdiivka-2024-02-16.txt"
@@ -195,3 +198,51 @@ def test_real_articles_of_the_dev_corpus_split_with_exact_offsets() -> None:
         # The corpus separates paragraphs with blank lines: no sentence may span one.
         assert not [s for s in sentences if "\n\n" in s], record["id"]
     assert total > 40 * 10  # real articles, not one "sentence" each
+
+
+# --- long paragraphs: pysbd reads at most MAX_SPAN characters at once --------------------------
+@pytest.fixture
+def hang_guard() -> Iterator[None]:
+    """Fail a test that hangs (pysbd alone took minutes here), instead of waiting for ever."""
+
+    def hung(signum: int, frame: object) -> None:
+        raise TimeoutError("sentence splitting did not finish in 10 minutes")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(600)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_long_paragraph_of_sentences_splits_into_the_same_sentences() -> None:
+    sentences = [f"Sentence number {i} of the long paragraph ends here." for i in range(300)]
+    text = " ".join(sentences)
+    assert len(text) > 5 * MAX_SPAN
+    assert texts(text) == sentences
+    assert_exact_offsets(text)
+
+
+def test_a_long_run_without_white_space_is_cut_into_pieces() -> None:
+    text = "Before it. " + "x" * (2 * MAX_SPAN + 500) + " After it."
+    pieces = texts(text)
+    assert pieces[0] == "Before it."
+    assert pieces[-1].endswith("After it.")
+    assert all(len(p) <= MAX_SPAN for p in pieces)
+    assert_exact_offsets(text)
+
+
+@pytest.mark.slow
+def test_a_megabyte_paragraph_without_punctuation_is_split(hang_guard: None) -> None:
+    # pysbd's work grows with the square of a paragraph: 247 KB like this took 99 s and 4.65 MB
+    # never finished. Read a window at a time, every sentence is at most MAX_SPAN long.
+    words = ["the", "council", "voted", "on", "a", "plan", "to", "rebuild", "no", "bridge"]
+    rng = random.Random(7)
+    text = " ".join(rng.choice(words) for _ in range(210_000))
+    assert len(text) > 1_000_000
+    sentences = split_sentences(text)
+    assert all(s.end - s.start <= MAX_SPAN for s in sentences)
+    assert len(sentences) >= len(text) // MAX_SPAN
+    assert_exact_offsets(text)
