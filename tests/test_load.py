@@ -5,10 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from index import jsonl as jsonl_module
 from index.load import Article, Skipped, iso_date, load, load_file
 
 REPO = Path(__file__).resolve().parent.parent
@@ -397,3 +400,67 @@ def test_a_file_name_that_is_not_utf8_is_reported_not_read(tmp_path: Path) -> No
         f"{folder}/caf\\xe9.txt: the file name is not valid UTF-8; rename it"
     ]
     str(skipped[0]).encode("utf-8")  # printable
+
+
+# --- size bounds of JSONL files -----------------------------------------------------------------
+def test_a_gzip_that_expands_past_the_limit_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jsonl_module, "MAX_FILE_BYTES", 1_000_000)
+    line = jsonl({"title": "Bomb", "text": "Boom. " * 100})
+    path = write(tmp_path / "bomb.jsonl.gz", gzip.compress((line * 2000).encode()))  # 1.3 MB
+    assert only_skip(path) == (
+        f"{path}: expands to more than 1 MB, the limit for a JSONL file: "
+        "split it into smaller files"
+    )
+    small = write(tmp_path / "small.jsonl.gz", gzip.compress((line * 1000).encode()))
+    articles, skipped = read(small)
+    assert (len(articles), len(skipped)) == (1000, 0)
+
+
+def test_a_jsonl_file_past_the_limit_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jsonl_module, "MAX_FILE_BYTES", 1_000_000)
+    line = jsonl({"title": "Big", "text": "Long. " * 100})
+    path = write(tmp_path / "big.jsonl", line * 2000)
+    assert only_skip(path) == (
+        f"{path}: too large (1.3 MB; the limit for a JSONL file is 1 MB): "
+        "split it into smaller files"
+    )
+
+
+def test_a_long_line_in_a_gzip_file_skips_only_that_line(tmp_path: Path) -> None:
+    huge = {"id": "huge", "title": "Huge", "text": "Word. " * 1_000_000}
+    raw = jsonl(huge, {"id": "ok", "text": "Fine. Short."}).encode()
+    path = write(tmp_path / "c.jsonl.gz", gzip.compress(raw))
+    articles, skipped = read(path)
+    assert [a.id for a in articles] == ["ok"]
+    assert [str(s) for s in skipped] == [
+        f"{path}:1: too large for one article (6.0 MB; the limit is 5 MB)"
+    ]
+
+
+@pytest.mark.slow
+def test_a_gzip_bomb_is_refused_in_little_memory(tmp_path: Path) -> None:
+    # 1 MB of gzip that expands to 1 GB took the server from 1.1 to 3.2 GB.
+    path = tmp_path / "bomb.jsonl.gz"
+    line = jsonl({"title": "Bomb", "text": "Boom. " * 1000}).encode()
+    with gzip.open(path, "wb", compresslevel=9) as bomb:
+        for _ in range(1_000_000_000 // (len(line) * 1000)):
+            bomb.write(line * 1000)
+    assert path.stat().st_size < 10_000_000
+    script = (
+        "import resource, sys; from index.load import load; "
+        "print(*load([sys.argv[1]]), sep='\\n'); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, cwd=REPO
+    )
+    assert run.returncode == 0, run.stderr
+    skip, peak_mb = run.stdout.splitlines()
+    assert skip == f"{path}: expands to more than 100 MB, the limit for a JSONL file: " + (
+        "split it into smaller files"
+    )
+    assert int(peak_mb) < 300, f"peak memory {peak_mb} MB"
