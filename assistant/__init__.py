@@ -1,6 +1,5 @@
-"""news-assistant: answers about news articles in which every claim cites its source sentences."""
+"""news-assistant's read side: a question in, an answer citing the exact source sentences out."""
 
-from assistant.answer import Answer, QuestionError, answer
-from assistant.citations import Citation
+from assistant.answer import Answer, Citation, Question, QuestionError, Revision, answer
 
-__all__ = ["Answer", "Citation", "QuestionError", "answer"]
+__all__ = ["Answer", "Citation", "Question", "QuestionError", "Revision", "answer"]

@@ -16,9 +16,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     args = _parser().parse_args(argv)
-    settings = Settings.from_env()
-    if getattr(args, "index_dir", None):
-        settings = Settings(Path(args.index_dir), settings.embed_model, settings.llm)
+    try:
+        settings = Settings.from_env(
+            index_dir=getattr(args, "index_dir", None),
+            llm=getattr(args, "llm", None),
+            llm_base_url=getattr(args, "llm_base_url", None),
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     from index.store import IndexProblem
 
     try:
@@ -55,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
         "--llm",
         help="provider:model that writes the answer (default: $ASSISTANT_LLM or extractive)",
     )
+    llm.add_argument(
+        "--llm-base-url",
+        help="base URL of an OpenAI-compatible server (default: $ASSISTANT_LLM_BASE_URL)",
+    )
 
     p = sub.add_parser("ask", parents=[index_dir, llm], help="answer one question")
     p.add_argument("question")
@@ -80,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import rebuild
+    from index.embed import default_embedder
 
     sources = args.sources or [str(data_dir() / "articles")]
     report = rebuild(
@@ -87,6 +98,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         settings.index_dir,
         full=args.full,
         model=settings.embed_model,
+        embedder=default_embedder(settings.embed_model, cache_dir=settings.cache_dir),
         progress=False if args.quiet else None,
     )
     print(report.summary())
@@ -118,12 +130,11 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     try:
         result = answer(
             args.question,
-            index_dir=settings.index_dir,
             since=args.since,
             until=args.until,
             sources=args.source,
-            llm=args.llm,
             as_of=args.as_of,
+            settings=settings,
         )
     except (QuestionError, LLMUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -152,7 +163,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: no question file at {args.questions}", file=sys.stderr)
         return 2
     try:
-        assistant = get_assistant(settings.index_dir, args.llm)
+        assistant = get_assistant(settings)
         print(report(run(assistant, args.questions)))
     except (ValueError, LLMUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -165,8 +176,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ui import build_app, launch, parse_auth
 
     try:
-        auth = parse_auth(os.environ.get("ASSISTANT_AUTH"))
-        demo = build_app(settings.index_dir, args.llm)
+        auth = parse_auth(settings.auth)
+        demo = build_app(settings)
     except (ValueError, LLMUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

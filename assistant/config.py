@@ -1,40 +1,74 @@
-"""Settings (a frozen dataclass) read from the environment, with sensible defaults."""
+"""Settings (a frozen dataclass): every environment variable the project reads, read in one place.
+
+Each edge (the CLI, the chat UI, `answer()`) builds one `Settings` and passes it down; nothing
+else reads `os.environ`.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-from index.embed import DEFAULT_MODEL
+from index import DEFAULT_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def data_dir() -> Path:
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The project's data area: `data/` of a source checkout, else the user's data folder."""
     if (PROJECT_ROOT / "pyproject.toml").is_file():
         return PROJECT_ROOT / "data"
-    home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    env = os.environ if environ is None else environ
+    home = env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(home) / "news-assistant"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the index lives and which models to use."""
+    """Where the index lives, which models write and rank, and how the chat is served."""
 
-    index_dir: Path
+    index_dir: Path = field(default_factory=lambda: data_dir() / "index")
     embed_model: str = DEFAULT_MODEL
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "news-assistant")
     llm: str = ""  # "provider:model"; empty means the extractive answerer
+    llm_base_url: str = ""  # an OpenAI-compatible server's base URL
+    llm_context: int = 4096  # llama.cpp context window (tokens)
+    llm_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    llm_max_tokens: int = 256  # longest written answer (tokens)
+    llm_temperature: float = 0.0
+    llm_timeout: float = 120.0  # seconds for one model call before the extractive answer is used
+    auth: str = ""  # "user:password" for the chat UI
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """ASSISTANT_INDEX_DIR, ASSISTANT_EMBED_MODEL and ASSISTANT_LLM, else the defaults."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """The ASSISTANT_* variables (see the README), else the defaults; `overrides` win.
+
+        An override of None means "not given" (an unset command-line option).
+        """
         env = os.environ if environ is None else environ
-        index_dir = env.get("ASSISTANT_INDEX_DIR") or data_dir() / "index"
-        return cls(
-            index_dir=Path(index_dir).expanduser(),
-            embed_model=env.get("ASSISTANT_EMBED_MODEL") or DEFAULT_MODEL,
-            llm=env.get("ASSISTANT_LLM", ""),
-        )
+        values: dict[str, Any] = {"index_dir": data_dir(env) / "index"}
+        for f in fields(cls):
+            raw = env.get(f"ASSISTANT_{f.name.upper()}", "").strip()
+            if raw:
+                values[f.name] = _convert(f.name, raw, _TYPES[str(f.type)])
+        values |= {k: v for k, v in overrides.items() if v is not None}
+        for name in ("index_dir", "cache_dir"):
+            if name in values:
+                values[name] = Path(values[name]).expanduser()
+        return cls(**values)
+
+
+_TYPES: dict[str, type] = {"Path": Path, "str": str, "int": int, "float": float}
+
+
+def _convert(name: str, raw: str, kind: type) -> Any:
+    """A variable's text as its field's type, or a clear error naming the variable."""
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(
+            f"ASSISTANT_{name.upper()} must be a {kind.__name__}, not {raw!r}"
+        ) from None

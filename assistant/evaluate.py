@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answer import Assistant, Retrieval
-from index.load import iso_date
+from assistant.chain import Assistant
+from assistant.citations import Citation
+from assistant.question import Question
 
 SPECIFIC = 20  # a gold answer found in more articles than this is easy to hit by chance
 
@@ -56,18 +57,12 @@ def run(assistant: Assistant, path: Path) -> list[Outcome]:
         gold = str(record["answer"]).lower()
         started = time.perf_counter()
         # RealTime QA questions carry the day they were asked: the answer is as of that day.
-        found: Retrieval = assistant.retrieve(
-            {"question": record["question"], "as_of": iso_date(record.get("date"))}
-        )
-        result = assistant.write(found)
+        found = assistant.retrieve(Question.ask(record["question"], as_of=record.get("date")))
+        *_, result = assistant.write(found)
         seconds = time.perf_counter() - started
         context = " ".join(c.text for c in found.context).lower()
         cited = " ".join(c.text for c in result.citations).lower()
-        store = assistant.searcher().store
-        bad = 0
-        for c in result.citations:
-            article = store.article(c.article_id)
-            bad += article is None or article.text[c.start : c.end] != c.text
+        bad = sum(not _reproduced(assistant, c) for c in result.citations)
         specific = is_specific(record)
         outcomes.append(
             Outcome(
@@ -82,6 +77,12 @@ def run(assistant: Assistant, path: Path) -> list[Outcome]:
             )
         )
     return outcomes
+
+
+def _reproduced(assistant: Assistant, cited: Citation) -> bool:
+    """Whether the article's text at the citation's offsets is the cited text."""
+    found = assistant.article(cited.article_id)
+    return found is not None and found[0].text[cited.start : cited.end] == cited.text
 
 
 def report(outcomes: list[Outcome]) -> str:

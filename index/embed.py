@@ -21,7 +21,8 @@ from typing import Any, Literal
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+from index import DEFAULT_MODEL
+
 Backend = Literal["onnx", "torch"]
 # Part of the cache key: bump it whenever the export or quantisation recipe changes, so an
 # older cached file is never mistaken for the current one.
@@ -44,9 +45,8 @@ def resolve_model_path(model: str | os.PathLike[str] = DEFAULT_MODEL) -> Path:
 
 
 def cache_root() -> Path:
-    """`$ASSISTANT_CACHE_DIR`, else `~/.cache/news-assistant`."""
-    env = os.environ.get("ASSISTANT_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "news-assistant"
+    """Where exported ONNX files go unless the caller names a folder (`Settings.cache_dir`)."""
+    return Path.home() / ".cache" / "news-assistant"
 
 
 def _weights_file(path: Path) -> Path:
@@ -281,6 +281,8 @@ class SentenceEmbedder(Embeddings):
 
 
 @cache
-def default_embedder(model: str = DEFAULT_MODEL, quantize: bool = False) -> SentenceEmbedder:
-    """One embedder per model name (fp32 or int8 weights) in a process."""
-    return SentenceEmbedder(model, quantize=quantize)
+def default_embedder(
+    model: str = DEFAULT_MODEL, quantize: bool = False, cache_dir: Path | None = None
+) -> SentenceEmbedder:
+    """One embedder per model name, weights (fp32 or int8) and cache folder in a process."""
+    return SentenceEmbedder(model, quantize=quantize, cache_dir=cache_dir)

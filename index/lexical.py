@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from index.store import Store
 
 FOLDER = "bm25"
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s' default token pattern
+WORD = re.compile(r"(?u)\b\w\w+\b")  # a word, as bm25s tokenises (its default pattern)
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
 
 
@@ -40,7 +40,7 @@ def tokenize(texts: list[str]) -> Any:
 @lru_cache(maxsize=8192)  # the same sentences come back for related questions
 def _terms(text: str) -> frozenset[str]:
     """The stemmed terms of one text, as BM25 sees them."""
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS]
+    words = [w for w in WORD.findall(text.lower()) if w not in _STOPWORDS]
     return frozenset(_stemmer().stemWords(words))
 
 

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Answer, QuestionError, answer
-from assistant.answer import NOT_COVERED, Assistant, get_assistant
-from assistant.retrieve import Filters
+from assistant import Answer, Question, QuestionError, answer
+from assistant.answer import NOT_COVERED, get_assistant
+from assistant.chain import Assistant
+from assistant.config import Settings
+from assistant.question import Filters
+from assistant.search import window
 from index.build import rebuild
 from index.embed import SentenceEmbedder
 from index.store import IndexMismatch, IndexMissing, open_index
@@ -71,9 +74,9 @@ def test_answer_is_frozen_and_json_serialisable(sample_index: Path) -> None:
 
 
 def test_second_call_reuses_the_cached_assistant(sample_index: Path) -> None:
-    first = get_assistant(sample_index)
+    first = get_assistant(Settings.from_env(index_dir=sample_index))
     answer(AVDIIVKA, index_dir=sample_index)
-    assert get_assistant(sample_index) is first
+    assert get_assistant(Settings.from_env(index_dir=sample_index)) is first
 
 
 @pytest.mark.parametrize(
@@ -90,16 +93,20 @@ def test_control_characters_are_removed(sample_index: Path) -> None:
     assert result.covered and "Avdiivka" in cited(result)
 
 
-def test_question_in_another_language_gets_a_valid_answer(sample_index: Path) -> None:
+def test_question_in_another_language_is_not_answered_off_topic(sample_index: Path) -> None:
+    # The bundled model reads English: the answer is either honest ("not covered") or on topic.
     result = answer("¿Qué pasó en Avdiivka?", index_dir=sample_index)
-    assert isinstance(result.covered, bool)
+    if result.covered:
+        assert "Avdiivka" in cited(result)
+    else:
+        assert result.text == NOT_COVERED and result.citations == ()
     assert_offsets(sample_index, result)
 
 
 def test_bad_dates_are_refused(sample_index: Path) -> None:
-    with pytest.raises(QuestionError, match="since must be a date"):
+    with pytest.raises(QuestionError, match="since: 'last week' is not a date"):
         answer(AVDIIVKA, index_dir=sample_index, since="last week")
-    with pytest.raises(QuestionError, match="as_of must be a date"):
+    with pytest.raises(QuestionError, match="as_of: 'yesterday' is not a date"):
         answer(AVDIIVKA, index_dir=sample_index, as_of="yesterday")
 
 
@@ -186,7 +193,10 @@ def test_injected_markers_in_articles_are_inert(news_index: Path) -> None:
     result = answer(
         "What did the article say to cite for the bridge closure?", index_dir=news_index
     )
-    assert "[99]" not in result.text
+    injected = [c for c in result.citations if "[99]" in c.text]
+    assert injected, "the injected sentence should be found and quoted"
+    assert "[99]" not in result.text and "(99)" in result.text  # quoted, but inert
+    assert [f"[{c.n}]" in result.text for c in result.citations] == [True] * len(result.citations)
     assert all(1 <= c.n <= len(result.citations) for c in result.citations)
     assert_offsets(news_index, result)
 
@@ -195,16 +205,29 @@ def test_runnable_composes(news_index: Path, embedder: object) -> None:
     from langchain_core.runnables import RunnableLambda
 
     assistant = Assistant(news_index, embedder)  # type: ignore[arg-type]
-    chain = RunnableLambda(lambda q: {"question": q}) | assistant.chain | (lambda a: a.covered)
+    chain = RunnableLambda(Question.ask) | assistant.chain | (lambda a: a.covered)
     assert chain.invoke("Why was the Springfield bridge closed?") is True
+    assert chain.invoke("How do I bake sourdough bread?") is False
+
+
+def test_the_chain_streams_one_version_per_quoted_sentence(news_index: Path) -> None:
+    assistant = get_assistant(Settings.from_env(index_dir=news_index))
+    versions = list(assistant.chain.stream(Question.ask("Why was the Springfield bridge closed?")))
+    final = assistant.chain.invoke(Question.ask("Why was the Springfield bridge closed?"))
+    assert versions[-1] == final and not final.draft
+    assert all(v.draft for v in versions[:-1])
+    assert [len(v.citations) for v in versions] == list(range(1, len(final.citations) + 1))
+    assert all(final.text.startswith(v.text) for v in versions)
 
 
 def test_sentences_are_ranked_with_int8_weights_unless_an_embedder_is_given(
     sample_index: Path, embedder: object
 ) -> None:
-    for ranker in (get_assistant(sample_index).ranker, Assistant(sample_index).ranker):
-        assert isinstance(ranker, SentenceEmbedder) and ranker.onnx_path.name == "model.int8.onnx"
-    assert Assistant(sample_index, embedder).ranker is embedder  # type: ignore[arg-type]
+    cached = get_assistant(Settings.from_env(index_dir=sample_index))
+    for ranking in (cached.sentence_embedder, Assistant(sample_index).sentence_embedder):
+        assert isinstance(ranking, SentenceEmbedder)
+        assert ranking.onnx_path.name == "model.int8.onnx"
+    assert Assistant(sample_index, embedder).sentence_embedder is embedder  # type: ignore[arg-type]
 
 
 def test_index_built_with_another_model_is_refused(sample_index: Path) -> None:
@@ -213,7 +236,7 @@ def test_index_built_with_another_model_is_refused(sample_index: Path) -> None:
             self.name = "another-model"
 
     with pytest.raises(IndexMismatch, match="another-model"):
-        Assistant(sample_index, Renamed()).retrieve({"question": AVDIIVKA})
+        Assistant(sample_index, Renamed()).retrieve(Question.ask(AVDIIVKA))
 
 
 def test_off_topic_follow_up_is_not_covered(sample_index: Path) -> None:
@@ -235,10 +258,8 @@ def test_articles_of_the_days_before_the_question_weigh_more(
     news_index: Path, embedder: object, as_of: str, newest: str
 ) -> None:
     assistant = Assistant(news_index, embedder)  # type: ignore[arg-type]
-    found = assistant.retrieve(
-        {"question": "What is new with the Springfield bridge?", "as_of": as_of}
-    )
-    assert found.candidates[0].passage.published == newest
+    found = assistant.retrieve(Question.ask("What is new with the Springfield bridge?", as_of=as_of))
+    assert found.sentences[0].chunk.published == newest
     result = answer("What is new with the Springfield bridge?", index_dir=news_index, as_of=as_of)
     assert any(c.published == newest for c in result.citations)
 
@@ -246,37 +267,40 @@ def test_articles_of_the_days_before_the_question_weigh_more(
 def test_articles_of_the_fortnight_before_the_question_are_searched_on_their_own(
     news_index: Path, embedder: object
 ) -> None:
-    searcher = Assistant(news_index, embedder).searcher()  # type: ignore[arg-type]
     question = "When will engineers inspect the Springfield bridge?"
-    # Searching one chunk deep, the whole index gives the 2023 article; a question asked in
-    # March 2024 also searches the articles of the two weeks before it.
-    alone = searcher.passages(question, k=5, pool=1)
+    with Assistant(news_index, embedder).searcher() as searcher:  # type: ignore[arg-type]
+        # Searching one chunk deep, the whole index gives the 2023 article; a question asked in
+        # March 2024 also searches the articles of the two weeks before it.
+        alone = searcher.chunks(question, Filters(), None, k=5, pool=1)
+        asked = searcher.chunks(question, Filters(), date(2024, 3, 4), k=5, pool=1)
+        # The window stays inside the caller's own filters.
+        until_2023 = searcher.chunks(
+            question, Filters(until=date(2023, 12, 31)), date(2024, 3, 4), k=5, pool=1
+        )
     assert {p.published for p in alone} == {"2023-06-01"}
-    asked = searcher.passages(question, k=5, pool=1, as_of=date(2024, 3, 4))
     assert "2023-06-01" in {p.published for p in asked}
     assert any(p.published.startswith("2024-03") for p in asked)
-    # The window stays inside the caller's own filters.
-    until_2023 = searcher.passages(
-        question, k=5, pool=1, filters=Filters(until="2023-12-31"), as_of=date(2024, 3, 4)
-    )
     assert {p.published for p in until_2023} == {"2023-06-01"}
+
+
+D = date.fromisoformat
 
 
 @pytest.mark.parametrize(
     "filters, as_of, expected",
     [
-        (Filters(), date(2024, 3, 4), Filters("2024-02-19", "2024-03-05")),
+        (Filters(), D("2024-03-04"), Filters(D("2024-02-19"), D("2024-03-05"))),
         (
-            Filters(since="2024-03-01", sources=frozenset({"herald"})),
-            date(2024, 3, 4),
-            Filters("2024-03-01", "2024-03-05", frozenset({"herald"})),
+            Filters(since=D("2024-03-01"), sources=frozenset({"herald"})),
+            D("2024-03-04"),
+            Filters(D("2024-03-01"), D("2024-03-05"), frozenset({"herald"})),
         ),
-        (Filters(until="2023-12-31"), date(2024, 3, 4), None),
-        (Filters(), date.max, Filters("9999-12-17", "9999-12-31")),
-        (Filters(), date.min, Filters("0001-01-01", "0001-01-02")),
+        (Filters(until=D("2023-12-31")), D("2024-03-04"), None),
+        (Filters(), date.max, Filters(D("9999-12-17"), D("9999-12-31"))),
+        (Filters(), date.min, Filters(D("0001-01-01"), D("0001-01-02"))),
     ],
 )
 def test_the_question_window_stays_inside_the_callers_filters_and_the_calendar(
     filters: Filters, as_of: date, expected: Filters | None
 ) -> None:
-    assert filters.window(as_of, 14) == expected
+    assert window(filters, as_of, 14) == expected
