@@ -432,3 +432,43 @@ def test_a_lone_surrogate_costs_one_article_not_the_build(tmp_path: Path, embedd
     ]
     report.summary().encode("utf-8")  # the report itself can be printed
     assert_consistent(tmp_path / "index")
+
+
+def test_a_hundred_thousand_bad_lines_are_summarised(tmp_path: Path, embedder: Any) -> None:
+    # Listed one by one, 100,000 bad lines made a 9.2 MB message.
+    src = write_articles(tmp_path / "src", {"good.txt": "Good article. It counts."})
+    good = json.dumps({"id": "g", "text": "The one good line. It is read."})
+    lines = ["{oops"] * 99_990 + ['{"id": "e", "text": ""}'] * 10 + [good]
+    (src / "feed.jsonl").write_text("\n".join(lines) + "\n")
+    (src / "bad.jsonl").write_text("[]\n" * 7)
+    report = build(src, tmp_path / "index", embedder)
+    assert counts(report) == (2, 0, 0, 0, 13)
+    root = src.resolve()
+    invalid = "invalid JSON (Expecting property name enclosed in double quotes at column 2)"
+    assert [str(s).removeprefix(f"{root}/") for s in report.skipped] == [
+        "bad.jsonl:1: expected a JSON object with a 'text' field",
+        "bad.jsonl:2: expected a JSON object with a 'text' field",
+        "bad.jsonl:3: expected a JSON object with a 'text' field",
+        "bad.jsonl:4: expected a JSON object with a 'text' field",
+        "bad.jsonl:5: expected a JSON object with a 'text' field",
+        "bad.jsonl:6: ... and 2 more skipped lines up to line 7 "
+        "(expected a JSON object with a 'text' field: 2)",
+        "bad.jsonl: no article in it could be read",
+        *[f"feed.jsonl:{n}: {invalid}" for n in range(1, 6)],
+        "feed.jsonl:6: ... and 99,995 more skipped lines up to line 100,000 "
+        "(invalid JSON: 99,985; article has no text: 10)",
+    ]
+    assert len(report.summary()) < 3000
+
+
+def test_duplicate_lines_are_summarised_too(tmp_path: Path, embedder: Any) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    line = json.dumps({"id": "d", "text": "The same article. Again and again."})
+    (src / "feed.jsonl").write_text((line + "\n") * 1000)
+    report = build(src, tmp_path / "index", embedder)
+    assert counts(report) == (1, 0, 0, 0, 6)
+    assert str(report.skipped[-1]).endswith(
+        "feed.jsonl:7: ... and 994 more skipped lines up to line 1,000 "
+        "(duplicate of article d: 994)"
+    )
