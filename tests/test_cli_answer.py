@@ -34,7 +34,14 @@ def test_ask_json_is_the_answer(sample_index: Path, capsys: pytest.CaptureFixtur
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["   "], "question is empty"), (["Avdiivka?", "--as-of", "soon"], "as_of must be a date")],
+    [
+        (["   "], "question is empty"),
+        (["\u200b\u200b"], "question is empty"),
+        (["Avdiivka\udcff?"], "not valid text"),  # invalid UTF-8 on the command line
+        (["Avdiivka?", "--as-of", "soon"], "as_of: 'soon' is not a date"),
+        (["Avdiivka?", "--since", "2024-13-45"], "since: '2024-13-45' is not a date"),
+        (["Avdiivka?", "--since", "2024-03-01", "--until", "2024-02-01"], "after until"),
+    ],
 )
 def test_ask_bad_input_exits_2(
     sample_index: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str

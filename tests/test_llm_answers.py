@@ -8,10 +8,14 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 import prompts
-from assistant.answer import NOT_COVERED, Answer, Assistant, Retrieval
+from assistant.answer import Answer
+from assistant.chain import Assistant
+from assistant.config import Settings
 from assistant.llm import LLMUnavailable, load_chat_model
+from assistant.question import Question
+from assistant.retrieve import Retrieval
 
-QUESTION = {"question": "What happened in Avdiivka?"}
+QUESTION = Question.ask("What happened in Avdiivka?")
 
 
 @pytest.fixture()
@@ -25,7 +29,8 @@ def number_of(found: Retrieval, words: str) -> int:
 
 def write_with(sample_index: Path, embedder: object, found: Retrieval, reply: str) -> Answer:
     llm = FakeListChatModel(responses=[reply])
-    return Assistant(sample_index, embedder, llm).write(found)  # type: ignore[arg-type]
+    *_, final = Assistant(sample_index, embedder, llm).write(found)  # type: ignore[arg-type]
+    return final
 
 
 def test_good_markers_are_kept_and_renumbered(
@@ -83,33 +88,39 @@ def test_missing_markers_are_added(sample_index: Path, embedder: object, found: 
     assert "3rd Assault Brigade" in result.citations[0].text
 
 
-def test_model_saying_not_covered(sample_index: Path, embedder: object, found: Retrieval) -> None:
-    result = write_with(sample_index, embedder, found, "NOT COVERED")
-    assert not result.covered and result.text == NOT_COVERED and result.citations == ()
-
-
-def test_streaming_yields_tokens_then_the_checked_answer(
-    sample_index: Path, embedder: object
+def test_a_reply_with_nothing_supported_gives_the_extractive_answer(
+    sample_index: Path, embedder: object, found: Retrieval
 ) -> None:
-    probe = Assistant(sample_index, embedder).retrieve(QUESTION)  # type: ignore[arg-type]
-    reply = f"Russia has about 50,000 troops on the Avdiivka front [{number_of(probe, '50,000')}]."
+    # Whether the articles cover the question is decided by retrieval, not by the model.
+    result = write_with(sample_index, embedder, found, "I cannot answer that.")
+    extractive = Assistant(sample_index, embedder).chain.invoke(QUESTION)  # type: ignore[arg-type]
+    assert result.covered and result == extractive
+
+
+def test_streaming_yields_drafts_then_the_checked_answer(
+    sample_index: Path, embedder: object, found: Retrieval
+) -> None:
+    troops = number_of(found, "50,000")
+    reply = f"Russia has about 50,000 troops on the Avdiivka front [{troops}]."
     llm = FakeListChatModel(responses=[reply])
-    pieces = list(Assistant(sample_index, embedder, llm).stream(QUESTION))  # type: ignore[arg-type]
-    assert len(pieces) > 2 and "".join(p for p in pieces if isinstance(p, str)) == reply
-    assert isinstance(pieces[-1], Answer) and pieces[-1].citations
+    assistant = Assistant(sample_index, embedder, llm)  # type: ignore[arg-type]
+    versions = list(assistant.chain.stream(QUESTION))
+    drafts, final = versions[:-1], versions[-1]
+    assert len(drafts) > 2 and all(d.draft for d in drafts) and drafts[-1].text == reply
+    # A draft's markers number the context: the cited sentence comes with it as it is written.
+    assert [c.n for c in drafts[-1].citations] == [troops]
+    assert "[" not in drafts[0].text and drafts[0].citations == ()
+    assert not final.draft and final.text.endswith("[1]") and "50,000" in final.citations[0].text
 
 
 def test_condense_rewrites_a_follow_up(sample_index: Path, embedder: object) -> None:
     llm = FakeListChatModel(responses=["How many Russian troops are on the Avdiivka front?"])
     assistant = Assistant(sample_index, embedder, llm)  # type: ignore[arg-type]
     found = assistant.retrieve(
-        {
-            "question": "How many troops are there?",
-            "history": [{"role": "user", "content": "Avdiivka?"}],
-        }
+        Question.ask("How many troops are there?", [{"role": "user", "content": "Avdiivka?"}])
     )
     assert found.query == "How many Russian troops are on the Avdiivka front?"
-    assert "50,000" in found.candidates[0].text
+    assert "50,000" in found.sentences[0].text
 
 
 def test_every_prompt_renders_with_its_variables() -> None:
@@ -127,8 +138,9 @@ def test_every_prompt_renders_with_its_variables() -> None:
 
 
 def test_llm_spec_errors_are_clear() -> None:
-    assert load_chat_model("") is None and load_chat_model("extractive") is None
+    assert load_chat_model(Settings(llm="")) is None
+    assert load_chat_model(Settings(llm="extractive")) is None
     with pytest.raises(LLMUnavailable, match="provider:model"):
-        load_chat_model("gpt4")
+        load_chat_model(Settings(llm="gpt4"))
     with pytest.raises(LLMUnavailable, match="nosuchprovider"):
-        load_chat_model("nosuchprovider:model")
+        load_chat_model(Settings(llm="nosuchprovider:model"))

@@ -1,0 +1,87 @@
+"""The Assistant over a changing index: a rebuild never closes a searcher under a running query."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from assistant.chain import Assistant
+from assistant.question import Filters, Question
+from index.build import rebuild
+
+AVDIIVKA = "What happened in Avdiivka?"
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "articles"
+
+
+def add_article(folder: Path, i: int) -> None:
+    (folder / f"extra-{i}.md").write_text(
+        f"---\ntitle: Harbour notice {i}\npublished: 2024-02-1{i}\n---\n"
+        f"The harbour of Portside will close pier {i} for repairs on Monday.\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture()
+def articles(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    shutil.copytree(SAMPLE, folder)
+    return folder
+
+
+def test_a_held_searcher_keeps_working_after_a_rebuild(
+    articles: Path, tmp_path: Path, embedder: object
+) -> None:
+    index_dir = tmp_path / "index"
+    rebuild([articles], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
+    assistant = Assistant(index_dir, embedder)  # type: ignore[arg-type]
+    with assistant.searcher() as held:
+        add_article(articles, 1)
+        rebuild([articles], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
+        with assistant.searcher() as current:  # another query opens the new build
+            assert current is not held
+            assert any(
+                "Harbour" in c.title for c in current.chunks("Portside pier", Filters(), None)
+            )
+        # the query that held the old build still reads it
+        assert held.chunks(AVDIIVKA, Filters(), None)
+    assert assistant.chain.invoke(Question.ask("Which pier will Portside close?")).covered
+
+
+@pytest.mark.slow
+def test_answers_in_threads_while_rebuilds_swap_the_index(
+    articles: Path, tmp_path: Path, embedder: object
+) -> None:
+    index_dir = tmp_path / "index"
+    rebuild([articles], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
+    assistant = Assistant(index_dir, embedder)  # type: ignore[arg-type]
+    answers, errors = [], []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(assistant.chain.invoke(Question.ask(AVDIIVKA)))
+            except Exception as error:  # collected: the test fails on any
+                errors.append(error)
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for i in range(4):
+            add_article(articles, i)
+            rebuild([articles], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
+            seen = len(answers)
+            while len(answers) < seen + 3 and not errors:  # answers from the new build too
+                stop.wait(0.05)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert answers and all(a.covered and "Avdiivka" in a.text for a in answers)
+    with assistant.searcher() as current:  # old builds were closed once their queries ended
+        assert list(assistant._users) == [current]
