@@ -14,9 +14,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 REPO = Path(__file__).resolve().parent.parent
-# The exported ONNX model is cached inside the venv, also for session fixtures built before
-# the per-test environment below is in place.
-os.environ.setdefault("ASSISTANT_CACHE_DIR", str(REPO / ".venv" / "cache"))
+# The exported ONNX model is cached inside the venv.
+CACHE = REPO / ".venv" / "cache"
 SAMPLE = REPO / "data" / "articles"
 SHARED = REPO.parent / "shared"
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
@@ -28,9 +27,9 @@ def _host(address: object) -> str:
     return str(address)
 
 
-@pytest.fixture(autouse=True)
-def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A test that tries to leave this machine fails loudly."""
+@pytest.fixture(scope="session", autouse=True)
+def block_network() -> Iterator[None]:
+    """A test or fixture (session-scoped ones too) that tries to leave this machine fails."""
     real_connect = socket.socket.connect
 
     def guarded(self: socket.socket, address: object) -> object:
@@ -39,14 +38,16 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
             raise RuntimeError(f"test tried to reach the network: {address!r}")
         return real_connect(self, address)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(socket.socket, "connect", guarded)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", guarded)
+        yield
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every path and setting a test could touch points into its own tmp folder."""
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(REPO / ".venv" / "cache"))
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(CACHE))
     monkeypatch.delenv("ASSISTANT_LLM", raising=False)
     monkeypatch.delenv("ASSISTANT_EMBED_MODEL", raising=False)
 
@@ -56,7 +57,7 @@ def embedder() -> Iterator[object]:
     """The real bundled all-MiniLM-L6-v2, loaded once for the whole session."""
     from index.embed import default_embedder
 
-    yield default_embedder()
+    yield default_embedder(cache_dir=CACHE)
 
 
 @pytest.fixture(scope="session")
