@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
+
+from index.dates import DateError, iso_date
 
 MAX_ARTICLE_BYTES = 5_000_000
 
@@ -23,6 +24,7 @@ class Article:
     source: str = ""
     path: str = ""  # the file it was read from
     line: int | None = field(default=None, compare=False)  # its line in a JSONL file
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what a reader should know
 
     @property
     def content_hash(self) -> str:
@@ -47,22 +49,22 @@ class Skipped:
         return f"{where}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something to know about an input that was indexed (or kept): it is not an error."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.message}"
+
+
 def short_hash(value: str) -> str:
     """A stable 12-hex-digit id."""
     return hashlib.sha1(value.encode()).hexdigest()[:12]
-
-
-def iso_date(value: object) -> str:
-    """`value` as YYYY-MM-DD, or "" when it is not a recognisable date."""
-    if isinstance(value, datetime | date):
-        return value.strftime("%Y-%m-%d")
-    text = str(value or "").strip().replace("/", "-")
-    for size in (10, 7, 4):
-        try:
-            return datetime.strptime(text[:size], "%Y-%m-%d"[: size - 2]).strftime("%Y-%m-%d")
-        except ValueError:
-            continue
-    return ""
 
 
 def megabytes(size: int) -> str:
@@ -103,15 +105,26 @@ def make_article(
     url = str(meta.get("url") or "").strip()
     title = " ".join(str(meta.get("title") or "").split()) or fallback_title
     article_id = str(meta.get("id") or "").strip() or short_hash(url or id_basis)
+    published, notes = _published(meta)
     return Article(
         id=article_id,
         title=title,
         text=text,
         url=url,
-        published=iso_date(meta.get("published") or meta.get("date")),
+        published=published,
         source=str(meta.get("source") or "").strip(),
         path=str(path),
+        notes=notes,
     )
+
+
+def _published(meta: Mapping[str, object]) -> tuple[str, tuple[str, ...]]:
+    """The ISO date of an article, or "" and why not: a malformed date is dropped, never guessed."""
+    name = "published" if meta.get("published") else "date"
+    try:
+        return iso_date(meta.get(name)), ()
+    except DateError as error:
+        return "", (f"indexed without a date: {name}: {error}",)
 
 
 def not_unicode(fields: Mapping[str, object]) -> str | None:

@@ -163,6 +163,7 @@ def _report(
         unchanged=work.unchanged,
         removed=len(work.removed),
         skipped=work.skipped.lines(),
+        notices=work.notices.lines(),
         articles=store.count("articles"),
         sentences=store.count("sentences"),
         chunks=store.chunks.count(),

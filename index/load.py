@@ -5,19 +5,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import frontmatter
+import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from index.article import (
     MAX_ARTICLE_BYTES,
     Article,
     Skipped,
     decode,
-    iso_date,
     make_article,
     not_unicode,
     too_large,
 )
+from index.dates import iso_date  # bench/answer_sources.py still imports it from here
 from index.jsonl import jsonl_articles
 
 __all__ = ["Article", "Skipped", "discover", "iso_date", "load", "load_file"]
@@ -107,9 +110,28 @@ def load_file(path: Path) -> Iterator[Article | Skipped]:
         yield _plain(path, text)
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """YAML without its own dates: it rejects 2024-02-30 as a whole document, not as a date."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+class _YAML(YAMLHandler):
+    """Front matter read with _DatesAsText, so that index.dates judges every date."""
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return super().load(fm, Loader=_DatesAsText)
+
+
 def _plain(path: Path, text: str) -> Article | Skipped:
     try:
-        post = frontmatter.loads(text)
+        handler = frontmatter.detect_format(text, frontmatter.handlers)
+        post = frontmatter.loads(
+            text, handler=_YAML() if isinstance(handler, YAMLHandler) else None
+        )
     except Exception as error:  # the YAML parser raises many types; report, do not guess
         message = " ".join(str(error).split())  # YAML errors span lines; a skip is one line
         return Skipped(str(path), f"invalid front matter ({type(error).__name__}: {message})")

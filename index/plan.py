@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from index.article import Article, Skipped
-from index.report import SkipLog
+from index.article import Article, Notice, Skipped
+from index.report import Lines
 from index.store import Store, text_hash
 
 
@@ -21,7 +21,8 @@ class Plan:
     updated: set[str] = field(default_factory=set)
     unchanged: int = 0
     removed: set[str] = field(default_factory=set)
-    skipped: SkipLog = field(default_factory=SkipLog)
+    skipped: Lines[Skipped] = field(default_factory=lambda: Lines(Skipped, "skipped line"))
+    notices: Lines[Notice] = field(default_factory=lambda: Lines(Notice, "noted line"))
 
 
 _Key = tuple[str, str, str]  # (article id, URL, folded text hash): what makes two articles one
@@ -96,6 +97,8 @@ def _accept(
     result: Plan, met: _Twins, known: dict[str, tuple[str, str, str, str]], item: Article, key: _Key
 ) -> None:
     met.add(key)
+    for note in item.notes:
+        result.notices.add(Notice(item.path, note, item.line))
     if item.id not in known:
         result.todo.append(item)
     elif known[item.id][0] != item.content_hash:

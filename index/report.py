@@ -1,13 +1,16 @@
-"""What a rebuild did (BuildReport); past a few bad lines of one file, only their count."""
+"""What a rebuild did (BuildReport); past a few lines about one file, only their count."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-from index.article import Skipped
+from index.article import Notice, Skipped
 
-LINES_SHOWN = 5  # bad lines of one file listed one by one; the rest are counted
+LINES_SHOWN = 5  # lines about one file listed one by one; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -25,60 +28,68 @@ class BuildReport:
     chunks: int = 0
     seconds: float = 0.0
     changed: bool = False
+    notices: tuple[Notice, ...] = ()  # what was kept or replaced, dates dropped
 
     def summary(self) -> str:
-        """One line of counts, then one line per skipped input."""
+        """One line of counts, then one line per notice and per skipped input."""
         head = (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.removed} removed, {len(self.skipped)} skipped in {self.seconds:.1f}s; "
             f"the index at {self.index_dir} holds {self.articles} articles, "
             f"{self.sentences} sentences, {self.chunks} chunks"
         )
-        return "\n".join([head] + [f"skipped {s}" for s in self.skipped])
+        notes = [f"note {n}" for n in self.notices]
+        return "\n".join([head, *notes, *(f"skipped {s}" for s in self.skipped)])
+
+
+Line = TypeVar("Line", Skipped, Notice)
+_KIND = re.compile(r" \(|: ")  # "invalid JSON (Expecting ...)" -> "invalid JSON"
 
 
 @dataclass
 class _Overflow:
-    first: int  # the first bad line not listed
+    first: int  # the first line not listed
     last: int = 0
     count: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
 
 
-class SkipLog:
-    """Skipped inputs in the order met; past LINES_SHOWN bad lines of a file, only counts."""
+class Lines(Generic[Line]):
+    """Skips or notices in the order met; past LINES_SHOWN lines of one file, only counts."""
 
-    def __init__(self) -> None:
-        self._listed: list[Skipped] = []
+    def __init__(self, make: Callable[[str, str, int], Line], noun: str) -> None:
+        self._make: Callable[[str, str, int], Line] = make
+        self._noun = noun  # "skipped line": what a count past LINES_SHOWN counts
+        self._listed: list[Line] = []
         self._per_file: Counter[str] = Counter()
         self._overflow: dict[str, _Overflow] = {}
 
-    def add(self, skip: Skipped) -> None:
-        """Note one skipped input."""
-        if skip.line is None or self._per_file[skip.path] < LINES_SHOWN:
-            self._listed.append(skip)
-            self._per_file[skip.path] += skip.line is not None
+    def add(self, item: Line) -> None:
+        """Note one skip or notice."""
+        if item.line is None or self._per_file[item.path] < LINES_SHOWN:
+            self._listed.append(item)
+            self._per_file[item.path] += item.line is not None
             return
-        more = self._overflow.setdefault(skip.path, _Overflow(first=skip.line))
+        more = self._overflow.setdefault(item.path, _Overflow(first=item.line))
         more.count += 1
-        more.first, more.last = min(more.first, skip.line), max(more.last, skip.line)
-        more.kinds[skip.reason.split(" (")[0]] += 1
+        more.first, more.last = min(more.first, item.line), max(more.last, item.line)
+        text = item.reason if isinstance(item, Skipped) else item.message
+        more.kinds[_KIND.split(text, maxsplit=1)[0]] += 1
 
-    def lines(self) -> tuple[Skipped, ...]:
-        """Every listed skip, each file's count of the rest after its last listed bad line."""
-        last = {s.path: i for i, s in enumerate(self._listed) if s.line is not None}
-        out: list[Skipped] = []
-        for i, skip in enumerate(self._listed):
-            out.append(skip)
-            more = self._overflow.get(skip.path)
-            if more and last[skip.path] == i:
-                out.append(Skipped(skip.path, _more(more), more.first))
+    def lines(self) -> tuple[Line, ...]:
+        """Every listed item, and each file's count of the rest after its last listed line."""
+        last = {item.path: i for i, item in enumerate(self._listed) if item.line is not None}
+        out: list[Line] = []
+        for i, item in enumerate(self._listed):
+            out.append(item)
+            more = self._overflow.get(item.path)
+            if more and last[item.path] == i:
+                out.append(self._make(item.path, self._more(more), more.first))
         return tuple(out)
 
-
-def _more(more: _Overflow) -> str:
-    kinds = "; ".join(f"{kind}: {n:,}" for kind, n in more.kinds.most_common(3))
-    extra = len(more.kinds) - 3
-    kinds += f"; {extra} other kinds" if extra > 0 else ""
-    lines = "skipped line" if more.count == 1 else "skipped lines"
-    return f"... and {more.count:,} more {lines} up to line {more.last:,} ({kinds})"
+    def _more(self, more: _Overflow) -> str:
+        kinds = "; ".join(f"{kind}: {n:,}" for kind, n in more.kinds.most_common(3))
+        extra = len(more.kinds) - 3
+        kinds += f"; {extra} other kinds" if extra > 0 else ""
+        noun = self._noun + ("s" if more.count > 1 else "")
+        return f"... and {more.count:,} more {noun} up to line {more.last:,} ({kinds})"

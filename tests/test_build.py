@@ -472,3 +472,33 @@ def test_duplicate_lines_are_summarised_too(tmp_path: Path, embedder: Any) -> No
         "feed.jsonl:7: ... and 994 more skipped lines up to line 1,000 "
         "(duplicate of article d: 994)"
     )
+
+
+def test_malformed_dates_are_dropped_with_a_note(tmp_path: Path, embedder: Any) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    records = [
+        {"id": f"a{n}", "published": f"2024-02-{30 + n}", "text": f"Article {n}. Its text."}
+        for n in range(8)
+    ]
+    (src / "feed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (src / "ok.md").write_text("---\npublished: 2024-13-45\n---\nA month that is not. Text.")
+    report = build(src, tmp_path / "index", embedder)
+    assert counts(report) == (9, 0, 0, 0, 0)
+    feed, md = (src / "feed.jsonl").resolve(), (src / "ok.md").resolve()
+    assert report.summary().splitlines()[1:] == [
+        *(
+            f"note {feed}:{n + 1}: indexed without a date: published: '2024-02-{30 + n}' is not "
+            "a date like 2024-02-01 (day is out of range for month)"
+            for n in range(5)
+        ),
+        f"note {feed}:6: ... and 3 more noted lines up to line 8 (indexed without a date: 3)",
+        f"note {md}: indexed without a date: published: '2024-13-45' is not a date like "
+        "2024-02-01 (month must be in 1..12)",
+    ]
+    assert set(titles(tmp_path / "index")) == {f"a{n}" for n in range(8)} | {article_id(md)}
+    store = open_index(tmp_path / "index")
+    try:
+        assert {store.article(i).published for i in store.catalogue()} == {""}  # type: ignore[union-attr]
+    finally:
+        store.close()

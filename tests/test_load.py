@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from index import jsonl as jsonl_module
-from index.load import Article, Skipped, iso_date, load, load_file
+from index.load import Article, Skipped, load, load_file
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLE = REPO / "data" / "articles" / "avdiivka-2024-02-16.txt"
@@ -189,13 +189,51 @@ def test_folders_are_read_recursively_in_order_and_hidden_files_are_ignored(
     assert skipped == []
 
 
+BAD_DATES = [
+    ("2024-13-45", "month must be in 1..12"),
+    ("2024-02-30", "day is out of range for month"),
+    ("20240301", ""),
+    ("2024", ""),
+]
+
+
+@pytest.mark.parametrize(("value", "why"), BAD_DATES)
+def test_a_malformed_date_in_jsonl_leaves_the_article_undated(
+    tmp_path: Path, value: str, why: str
+) -> None:
+    # These were rewritten to another day (2024-01-01, 2024-02-01): never invent a date.
+    record = {"id": "a", "title": "T", "published": value, "text": "One. Two."}
+    (article,) = load_file(write(tmp_path / "feed.jsonl", jsonl(record)))
+    assert isinstance(article, Article)
+    assert article.published == ""
+    because = f" ({why})" if why else ""
+    assert article.notes == (
+        f"indexed without a date: published: {value!r} is not a date like 2024-02-01{because}",
+    )
+
+
+@pytest.mark.parametrize(("value", "why"), BAD_DATES)
+def test_a_malformed_date_in_front_matter_leaves_the_article_undated(
+    tmp_path: Path, value: str, why: str
+) -> None:
+    # YAML itself refused 2024-13-45 and skipped the whole article as invalid front matter.
+    path = write(tmp_path / "a.md", f"---\ntitle: T\ndate: {value}\n---\nOne. Two.")
+    (article,) = load_file(path)
+    assert isinstance(article, Article)
+    assert (article.title, article.text, article.published) == ("T", "One. Two.", "")
+    assert len(article.notes) == 1
+    assert article.notes[0].startswith("indexed without a date: date: ")
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("2024-01-12", "2024-01-12"), ("2024/01/12", "2024-01-12"), ("2024-03", "2024-03-01"),
-     ("2024", "2024-01-01"), ("yesterday", ""), ("", ""), (None, "")],
+    [("2024-01-12", "2024-01-12"), ("2024/01/12", "2024-01-12"),
+     ("2024-01-12T10:00:00+01:00", "2024-01-12"), ("'2024-01-12'", "2024-01-12"), ("", "")],
 )  # fmt: skip
-def test_dates_are_normalised_or_dropped(value: object, expected: str) -> None:
-    assert iso_date(value) == expected
+def test_front_matter_dates_are_read(tmp_path: Path, value: str, expected: str) -> None:
+    (article,) = load_file(write(tmp_path / "a.md", f"---\npublished: {value}\n---\nOne. Two."))
+    assert isinstance(article, Article)
+    assert (article.published, article.notes) == (expected, ())
 
 
 # --- bad inputs: one clear line each, naming the file (and line) and the reason ---------------
