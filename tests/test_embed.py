@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import Iterator
@@ -140,13 +141,6 @@ def test_export_cache_is_reused(models: Models, monkeypatch: pytest.MonkeyPatch)
     assert again.embed_query(NEWS[0]) == pytest.approx(models.onnx.embed_query(NEWS[0]))
 
 
-def test_cache_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path))
-    assert embed.cache_root() == tmp_path
-    monkeypatch.delenv("ASSISTANT_CACHE_DIR")
-    assert embed.cache_root() == Path.home() / ".cache" / "news-assistant"
-
-
 def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "model.onnx"
 
@@ -160,8 +154,17 @@ def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
     assert os.listdir(target.parent) == []
 
 
-def test_max_seq_length_from_sentence_bert_config(models: Models) -> None:
-    assert embed.max_seq_length(models.onnx.path) == 256
+@pytest.mark.parametrize(
+    "bert_config, expected",
+    [({"max_seq_length": 64}, 64), ({"max_seq_length": 4096}, 512), (None, 512)],
+)
+def test_max_seq_length_from_sentence_bert_config_within_the_model_positions(
+    tmp_path: Path, bert_config: dict[str, int] | None, expected: int
+) -> None:
+    (tmp_path / "config.json").write_text('{"max_position_embeddings": 512}')
+    if bert_config is not None:
+        (tmp_path / "sentence_bert_config.json").write_text(json.dumps(bert_config))
+    assert embed.max_seq_length(tmp_path) == expected
 
 
 @pytest.mark.slow
