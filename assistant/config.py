@@ -69,6 +69,5 @@ def _convert(name: str, raw: str, kind: type) -> Any:
     try:
         return kind(raw)
     except ValueError:
-        raise ValueError(
-            f"ASSISTANT_{name.upper()} must be a {kind.__name__}, not {raw!r}"
-        ) from None
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"ASSISTANT_{name.upper()} must be {what}, not {raw!r}") from None

@@ -258,7 +258,9 @@ def test_articles_of_the_days_before_the_question_weigh_more(
     news_index: Path, embedder: object, as_of: str, newest: str
 ) -> None:
     assistant = Assistant(news_index, embedder)  # type: ignore[arg-type]
-    found = assistant.retrieve(Question.ask("What is new with the Springfield bridge?", as_of=as_of))
+    found = assistant.retrieve(
+        Question.ask("What is new with the Springfield bridge?", as_of=as_of)
+    )
     assert found.sentences[0].chunk.published == newest
     result = answer("What is new with the Springfield bridge?", index_dir=news_index, as_of=as_of)
     assert any(c.published == newest for c in result.citations)
