@@ -164,6 +164,7 @@ def _report(
         removed=len(work.removed),
         skipped=work.skipped.lines(),
         notices=work.notices.lines(),
+        articles_by_file=dict(work.by_file),
         articles=store.count("articles"),
         sentences=store.count("sentences"),
         chunks=store.chunks.count(),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,12 +11,15 @@ from tqdm import tqdm
 
 from index.article import Article, Notice, Skipped
 from index.report import Lines
-from index.store import Store, text_hash
+from index.store import Entry, Store, text_hash
+
+FILES_SHOWN = 20  # files listed one by one in notes of kept or replaced articles
+TITLES_SHOWN = 3  # titles named in one such note
 
 
 @dataclass
 class Plan:
-    """Articles to embed, ids to delete, and what was skipped."""
+    """Articles to embed, ids to delete, and what was skipped, kept or replaced."""
 
     todo: list[Article] = field(default_factory=list)  # to embed (new or changed)
     updated: set[str] = field(default_factory=set)
@@ -23,6 +27,7 @@ class Plan:
     removed: set[str] = field(default_factory=set)
     skipped: Lines[Skipped] = field(default_factory=lambda: Lines(Skipped, "skipped line"))
     notices: Lines[Notice] = field(default_factory=lambda: Lines(Notice, "noted line"))
+    by_file: Counter[str] = field(default_factory=Counter)  # path -> articles taken from it
 
 
 _Key = tuple[str, str, str]  # (article id, URL, folded text hash): what makes two articles one
@@ -57,55 +62,100 @@ class _Twins:
 
 
 def plan(
-    items: Iterator[Article | Skipped], sources: list[Path], old: Store | None, show: bool
+    items: Iterable[Article | Skipped], sources: list[Path], old: Store | None, show: bool
 ) -> Plan:
-    """Sort what was read into new, changed, unchanged, removed and skipped."""
-    result = Plan()
-    known = old.catalogue() if old else {}
-    indexed, met = _Twins(by_id=False), _Twins()
-    for article_id, (_, _, url, th) in known.items():
-        indexed.add((article_id, url, th))
-    waiting: list[tuple[Article, _Key, _Twin]] = []  # copies of indexed articles that may be gone
+    """Sort what was read into new, changed, unchanged, removed, kept and skipped."""
+    planner = _Planner(old.catalogue() if old else {})
     for item in tqdm(items, desc="reading articles", unit=" articles", disable=not show):
+        planner.read(item)
+    return planner.finish(sources)
+
+
+class _Planner:
+    def __init__(self, known: dict[str, Entry]):
+        self.known = known
+        self.result = Plan()
+        self.indexed, self.met = _Twins(by_id=False), _Twins()
+        for article_id, entry in known.items():
+            self.indexed.add((article_id, entry.url, entry.text_hash))
+        self.waiting: list[tuple[Article, _Key, _Twin]] = []  # copies of articles maybe gone
+        self.unread: set[str] = set()  # files with something that could not be read
+
+    def read(self, item: Article | Skipped) -> None:
         if isinstance(item, Skipped):
-            result.skipped.add(item)
-            continue
+            self.result.skipped.add(item)
+            self.unread.add(item.path)
+            return
         key = (item.id, item.url, text_hash(item.text))
-        if twin := met.twin(key):
-            result.skipped.add(_duplicate(item, twin))
-        elif twin := indexed.twin(key):
-            waiting.append((item, key, twin))
+        if twin := self.met.twin(key):
+            self.result.skipped.add(_duplicate(item, twin))
+        elif twin := self.indexed.twin(key):
+            self.waiting.append((item, key, twin))
         else:
-            _accept(result, met, known, item, key)
-    # Indexed articles that were not read again stay only when they live outside the sources.
-    untouched = {
-        i
-        for i, (_, path, _, _) in known.items()
-        if i not in met.ids and not under(Path(path), sources)
-    }
-    for item, key, twin in waiting:  # a copy of an article that is gone (a renamed file) stays
-        again = met.twin(key) or (twin if twin[1] in untouched else None)
-        if again:
-            result.skipped.add(_duplicate(item, again))
+            self._accept(item, key)
+
+    def finish(self, sources: list[Path]) -> Plan:
+        # Articles not read again stay when they live outside the sources, or when their file
+        # (or folder) could not be read in full: they may be in what failed.
+        stays = {
+            i
+            for i, entry in self.known.items()
+            if i not in self.met.ids
+            and (self._unread(entry.path) or not under(Path(entry.path), sources))
+        }
+        for item, key, twin in self.waiting:  # a copy of an article that is gone (renamed) stays
+            again = self.met.twin(key) or (twin if twin[1] in stays else None)
+            if again:
+                self.result.skipped.add(_duplicate(item, again))
+            else:
+                self._accept(item, key)
+        stays -= self.met.ids
+        self.result.removed = {i for i in self.known if i not in self.met.ids and i not in stays}
+        kept = {i for i in stays if self._unread(self.known[i].path)}
+        replaced = self.result.updated | {
+            i for i in self.result.removed if self.known[i].path in self.result.by_file
+        }
+        self._note("kept", kept, ": it could not be read in full, and they may be in what failed")
+        self._note("replaced", replaced, "")
+        return self.result
+
+    def _unread(self, path: str) -> bool:
+        """Whether the file at `path`, or a folder it is in, could not be read in full."""
+        return path in self.unread or any(str(p) in self.unread for p in Path(path).parents)
+
+    def _accept(self, item: Article, key: _Key) -> None:
+        self.met.add(key)
+        self.result.by_file[item.path] += 1
+        for note in item.notes:
+            self.result.notices.add(Notice(item.path, note, item.line))
+        entry = self.known.get(item.id)
+        if entry is None:
+            self.result.todo.append(item)
+        elif entry.content_hash != item.content_hash:
+            self.result.todo.append(item)
+            self.result.updated.add(item.id)
         else:
-            _accept(result, met, known, item, key)
-    result.removed = {i for i in known if i not in met.ids and i not in untouched}
-    return result
+            self.result.unchanged += 1
+
+    def _note(self, what: str, ids: set[str], why: str) -> None:
+        """One note per file whose earlier articles were kept or replaced, naming them."""
+        titles: defaultdict[str, list[str]] = defaultdict(list)
+        for i in sorted(ids):
+            titles[self.known[i].path].append(self.known[i].title)
+        files = sorted(titles)
+        for path in files[:FILES_SHOWN]:
+            self.result.notices.add(Notice(path, f"{what} {_articles(titles[path])}{why}"))
+        if len(files) > FILES_SHOWN:
+            more = f"... and {len(files) - FILES_SHOWN:,} more files whose earlier articles"
+            self.result.notices.add(Notice(files[FILES_SHOWN], f"{more} were {what}"))
 
 
-def _accept(
-    result: Plan, met: _Twins, known: dict[str, tuple[str, str, str, str]], item: Article, key: _Key
-) -> None:
-    met.add(key)
-    for note in item.notes:
-        result.notices.add(Notice(item.path, note, item.line))
-    if item.id not in known:
-        result.todo.append(item)
-    elif known[item.id][0] != item.content_hash:
-        result.todo.append(item)
-        result.updated.add(item.id)
-    else:
-        result.unchanged += 1
+def _articles(titles: list[str]) -> str:
+    """'its 2 earlier articles ("A", "B")'."""
+    named = ", ".join(f'"{t[:80]}"' for t in titles[:TITLES_SHOWN])
+    more = f" and {len(titles) - TITLES_SHOWN:,} more" if len(titles) > TITLES_SHOWN else ""
+    noun = "article" if len(titles) == 1 else "articles"
+    return f"its {len(titles):,} earlier {noun} ({named}{more})"
 
 
 def _duplicate(item: Article, twin: _Twin) -> Skipped:

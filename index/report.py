@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -29,6 +29,7 @@ class BuildReport:
     seconds: float = 0.0
     changed: bool = False
     notices: tuple[Notice, ...] = ()  # what was kept or replaced, dates dropped
+    articles_by_file: Mapping[str, int] = field(default_factory=dict)  # of the files read
 
     def summary(self) -> str:
         """One line of counts, then one line per notice and per skipped input."""

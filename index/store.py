@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
@@ -51,6 +51,16 @@ class IndexMissing(IndexProblem):
 
 class IndexMismatch(IndexProblem):
     """The index was built with other embedding or chunk settings."""
+
+
+class Entry(NamedTuple):
+    """One article of the catalogue."""
+
+    content_hash: str
+    path: str
+    url: str
+    text_hash: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -137,10 +147,10 @@ class Store:
         ).fetchone()
         return StoredSentence(article_id, n, *row) if row else None
 
-    def catalogue(self) -> dict[str, tuple[str, str, str, str]]:
-        """id -> (content hash, path, url, text hash) of every article."""
-        rows = self.db.execute("SELECT id, content_hash, path, url, text_hash FROM articles")
-        return {row[0]: tuple(row[1:]) for row in rows}
+    def catalogue(self) -> dict[str, Entry]:
+        """id -> what a rebuild compares of every article (hashes, file, URL, title)."""
+        rows = self.db.execute("SELECT id, content_hash, path, url, text_hash, title FROM articles")
+        return {row[0]: Entry(*row[1:]) for row in rows}
 
     def all_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """(id, text, metadata) of every chunk, read a page at a time.

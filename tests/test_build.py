@@ -502,3 +502,87 @@ def test_malformed_dates_are_dropped_with_a_note(tmp_path: Path, embedder: Any) 
         assert {store.article(i).published for i in store.catalogue()} == {""}  # type: ignore[union-attr]
     finally:
         store.close()
+
+
+# --- files that fail after they were indexed: never a good article replaced by a failed one -------
+FEED = [
+    {"id": "f1", "title": "Ferry strike ends", "text": "The ferry strike ended. Boats sail again."},
+    {
+        "id": "f2",
+        "title": "Museum reopens",
+        "text": "The museum reopened on Monday. Queues formed.",
+    },
+    {
+        "id": "f3",
+        "title": "Snow closes pass",
+        "text": "Snow closed the mountain pass. Cars waited.",
+    },
+]
+
+
+def write_feed(path: Path, records: list[dict[str, str]] = FEED) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def notes(report: BuildReport, root: Path) -> list[str]:
+    return [str(n).removeprefix(f"{root.resolve()}/") for n in report.notices]
+
+
+def test_a_file_that_now_fails_keeps_its_earlier_articles(tmp_path: Path, embedder: Any) -> None:
+    # Re-uploading a bad file under a good one's name removed the good article (207 -> 206).
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    write_feed(src / "feed.jsonl")
+    build(src, index_dir, embedder)
+    before = titles(index_dir)
+    (src / "harbour.txt").write_bytes(b"\x00\x01 not text any more")
+    (src / "feed.jsonl").write_text("{broken\n")
+    report = build(src, index_dir, embedder)
+    assert counts(report) == (0, 0, 2, 0, 3)
+    assert titles(index_dir) == before
+    because = ": it could not be read in full, and they may be in what failed"
+    assert notes(report, src) == [
+        f'feed.jsonl: kept its 3 earlier articles ("Ferry strike ends", "Museum reopens", '
+        f'"Snow closes pass"){because}',
+        f'harbour.txt: kept its 1 earlier article ("Harbour bridge reopens"){because}',
+    ]
+    assert report.summary().splitlines()[1:3] == [
+        f"note {src.resolve()}/{n}" for n in notes(report, src)
+    ]
+    (src / "harbour.txt").unlink()  # gone for good: now it is removed
+    assert counts(build(src, index_dir, embedder))[3] == 1
+
+
+def test_a_broken_line_keeps_the_article_it_may_have_held(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = tmp_path / "src", tmp_path / "index"
+    src.mkdir()
+    write_feed(src / "feed.jsonl")
+    build(src, index_dir, embedder)
+    lines = (src / "feed.jsonl").read_text().splitlines()
+    (src / "feed.jsonl").write_text(f"{lines[0]}\n{lines[1][:-5]}\n{lines[2]}\n")
+    report = build(src, index_dir, embedder)
+    assert counts(report) == (0, 0, 2, 0, 1)
+    assert sorted(titles(index_dir)) == ["f1", "f2", "f3"]
+    assert notes(report, src) == [
+        'feed.jsonl: kept its 1 earlier article ("Museum reopens"): it could not be read in '
+        "full, and they may be in what failed"
+    ]
+
+
+def test_the_report_names_what_was_replaced(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    write_feed(src / "feed.jsonl")
+    build(src, index_dir, embedder)
+    (src / "harbour.txt").write_text("---\ntitle: Tunnel opens\n---\nA tunnel opened. Cars use it.")
+    new = {"id": "f4", "title": "Bridge tolls fall", "text": "Tolls fell. Drivers cheered."}
+    write_feed(src / "feed.jsonl", [FEED[0], new])
+    (src / "library.txt").unlink()  # gone, not replaced: counted as removed
+    report = build(src, index_dir, embedder)
+    assert counts(report) == (1, 1, 2, 3, 0)
+    assert notes(report, src) == [
+        'feed.jsonl: replaced its 2 earlier articles ("Museum reopens", "Snow closes pass")',
+        'harbour.txt: replaced its 1 earlier article ("Harbour bridge reopens")',
+    ]
+    assert report.articles_by_file == {
+        str((src / name).resolve()): n
+        for name, n in (("feed.jsonl", 2), ("harbour.txt", 1), ("orchard.md", 1))
+    }
