@@ -1,6 +1,6 @@
 """Where the gold answers that `assistant eval` counts come from, and what retrieval could reach.
 
-Usage: .venv/bin/python bench/answer_sources.py --index-dir DIR [--data ../shared/data/dev]
+Usage: .venv/bin/python -m bench.answer_sources --index-dir DIR [--data ../shared/data/dev]
 (DIR: an index of the folder's corpus, built with `assistant index`.)
 
 The eval measure counts a question as answered when the gold string occurs anywhere in the
@@ -15,51 +15,48 @@ sentences of the 30 best fused chunks).
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from assistant.answer import Assistant  # noqa: E402
-from assistant.evaluate import read_questions  # noqa: E402
-from index.load import iso_date  # noqa: E402
+from assistant.chain import Assistant
+from assistant.evaluate import read_questions
+from assistant.question import Question
+from index.dates import DateError, parse_date
+from tests.shared import DEV
 
 NEAR = (-3, 14)  # days from the article's publication to the question
 
 
 def near(published: str, asked: date) -> bool:
     """Published within NEAR days of the question."""
-    day = iso_date(published)
-    return bool(day) and NEAR[0] <= (asked - date.fromisoformat(day)).days <= NEAR[1]
+    return bool(published) and NEAR[0] <= (asked - parse_date(published)).days <= NEAR[1]
 
 
 def main() -> None:
     """Ask every question, then print the counts."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--index-dir", type=Path, required=True)
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "dev")
+    parser.add_argument("--data", type=Path, default=DEV)
     args = parser.parse_args()
     questions = list(read_questions(args.data / "questions.jsonl"))
     assistant = Assistant(args.index_dir)
-    searcher = assistant.searcher()
     counts = dict.fromkeys(("near", "pool", "context", "context_near", "cited", "cited_near"), 0)
     for q in questions:
-        day = iso_date(q.get("date"))
-        if not day:
-            raise SystemExit(f"{q.get('id', q['question'])}: needs the date it was asked")
-        gold, asked = str(q["answer"]).lower(), date.fromisoformat(day)
+        try:
+            asked = parse_date(q.get("date"))
+        except DateError:
+            raise SystemExit(f"{q.get('id', q['question'])}: needs the date it was asked") from None
+        gold = str(q["answer"]).lower()
         ids = q.get("answer_in_articles")
-        articles = [searcher.store.article(str(i)) for i in ids] if isinstance(ids, list) else []
-        counts["near"] += any(a is not None and near(a.published, asked) for a in articles)
-        found = assistant.retrieve({"question": q["question"], "as_of": asked.isoformat()})
-        pool = searcher.passages(found.query, k=30, as_of=asked)
+        found_articles = [assistant.article(str(i)) for i in ids] if isinstance(ids, list) else []
+        counts["near"] += any(f is not None and near(f[0].published, asked) for f in found_articles)
+        question = Question.ask(q["question"], as_of=asked)
+        found = assistant.retrieve(question)
+        with assistant.searcher() as searcher:
+            pool = searcher.chunks(found.query, question.filters, asked, k=30)
         counts["pool"] += any(gold in p.text.lower() for p in pool)
-        for name, cites in (
-            ("context", found.context),
-            ("cited", assistant.write(found).citations),
-        ):
+        *_, written = assistant.write(found)
+        for name, cites in (("context", found.context), ("cited", written.citations)):
             hits = [c for c in cites if gold in c.text.lower()]
             counts[name] += bool(hits)
             counts[name + "_near"] += any(near(c.published, asked) for c in hits)

@@ -1,6 +1,6 @@
 """Embedding throughput of the torch, onnx and onnx-int8 backends on ~1,000-char corpus chunks.
 
-Usage: .venv/bin/python bench/embed_backends.py [--corpus FILE] [--n 2000] [--no-int8]
+Usage: .venv/bin/python -m bench.embed_backends [--corpus FILE] [--n 2000] [--no-int8]
 """
 
 from __future__ import annotations
@@ -8,18 +8,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from index.embed import SentenceEmbedder
+from tests.shared import DEV_CORPUS
 
-from index.embed import SentenceEmbedder  # noqa: E402
-
-CORPUS = Path("/work/shared/data/dev/corpus.jsonl")
+CORPUS = DEV_CORPUS
 
 
 def chunks(corpus: Path, n: int, size: int) -> list[str]:

@@ -1,6 +1,6 @@
 """Build speed: ours against the naive LangChain recipe on the same corpus, in one run.
 
-Usage: .venv/bin/python bench/index_speed.py [CORPUS.jsonl] [--work DIR] [--int8]
+Usage: .venv/bin/python -m bench.index_speed [CORPUS.jsonl] [--work DIR] [--int8]
 Prints articles/s, sentences/s, chunks, peak memory and index size for each build, the ratio,
 and the time of a re-index with nothing changed. Each build runs in its own process. --int8 also
 builds with int8 weights (not the default: see index/embed.py).
@@ -18,9 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEV = REPO.parent / "shared" / "data" / "dev" / "corpus.jsonl"
-sys.path.insert(0, str(REPO))
+from tests.shared import DEV_CORPUS as DEV
 
 
 def size_mb(folder: Path) -> float:
@@ -57,7 +55,16 @@ def one(kind: str, corpus: Path, folder: Path) -> dict[str, float]:
 def run(kind: str, corpus: Path, folder: Path) -> dict[str, float]:
     """One build in a fresh process."""
     out = subprocess.run(
-        [sys.executable, __file__, str(corpus), "--one", kind, "--work", str(folder)],
+        [
+            sys.executable,
+            "-m",
+            "bench.index_speed",
+            str(corpus),
+            "--one",
+            kind,
+            "--work",
+            str(folder),
+        ],
         check=True,
         capture_output=True,
         text=True,

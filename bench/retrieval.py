@@ -1,6 +1,6 @@
 """Answer quality: the naive recipe's top-k chunks against our context and cited sentences.
 
-Usage: .venv/bin/python bench/retrieval.py [--data ../shared/data/dev] [--work DIR]
+Usage: .venv/bin/python -m bench.retrieval [--data ../shared/data/dev] [--work DIR]
 Builds both indexes in --work if they are missing (reuse --work to skip), then prints for each
 the share of questions whose gold answer occurs in what was retrieved or cited, on all questions
 and on the specific ones (answer in 20 or fewer articles).
@@ -9,17 +9,14 @@ and on the specific ones (answer in 20 or fewer articles).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from assistant.answer import Assistant  # noqa: E402
-from assistant.evaluate import is_specific, read_questions, report, run  # noqa: E402
-from bench import naive  # noqa: E402
-from index.build import rebuild  # noqa: E402
+from assistant.chain import Assistant
+from assistant.evaluate import is_specific, read_questions, report, run
+from bench import naive
+from index.build import rebuild
+from tests.shared import DEV
 
 
 def naive_hits(folder: Path, questions: list[dict[str, object]]) -> dict[int, list[bool]]:
@@ -37,7 +34,7 @@ def naive_hits(folder: Path, questions: list[dict[str, object]]) -> dict[int, li
 def main() -> None:
     """Build what is missing, then print both."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "dev")
+    parser.add_argument("--data", type=Path, default=DEV)
     parser.add_argument("--work", type=Path, default=Path(tempfile.mkdtemp(prefix="bench-qa-")))
     args = parser.parse_args()
     corpus = next(args.data.glob("corpus.jsonl*"))

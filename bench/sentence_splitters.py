@@ -1,6 +1,6 @@
 """Sentence splitters side by side: pysbd (the one index/sentences.py uses), syntok, a naive regex.
 
-Usage: .venv/bin/python bench/sentence_splitters.py [CORPUS.jsonl] [--limit N] [--show-failures]
+Usage: .venv/bin/python -m bench.sentence_splitters [CORPUS.jsonl] [--limit N] [--show-failures]
 Prints, per splitter, how many hard cases it gets exactly right (abbreviations, initials,
 decimals, dates, quotations, ellipses) and its speed in sentences/s over the corpus (the dev
 corpus in ../shared, read at run time, by default). Each splitter gets whole article texts.
@@ -11,17 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEV = REPO.parent / "shared" / "data" / "dev" / "corpus.jsonl"
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
-
-from test_sentences import HARD_CASES as TESTED_CASES  # noqa: E402
+from tests.shared import DEV_CORPUS as DEV
+from tests.test_sentences import HARD_CASES as TESTED_CASES
 
 Splitter = Callable[[str], list[str]]
 
