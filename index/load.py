@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -64,6 +65,11 @@ def _walk(folder: Path) -> Iterator[Path | Skipped]:
 def _not_a_file(path: Path) -> str:
     """Why a directory entry that is neither a file nor a folder is not read."""
     if path.is_symlink() and not path.exists():
+        try:
+            os.stat(path)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return f"symbolic link loop (it points to {os.readlink(path)}, which leads back)"
         return f"broken symbolic link (its target {os.readlink(path)} does not exist)"
     if path.is_fifo():
         return "not a regular file (a named pipe)"

@@ -502,3 +502,23 @@ def test_a_gzip_bomb_is_refused_in_little_memory(tmp_path: Path) -> None:
         "split it into smaller files"
     )
     assert int(peak_mb) < 300, f"peak memory {peak_mb} MB"
+
+
+def test_a_symlink_loop_is_reported_as_a_loop_not_a_missing_target(tmp_path: Path) -> None:
+    write(tmp_path / "src" / "good.txt", "Good. Text.")
+    (tmp_path / "src" / "self.txt").symlink_to("self.txt")
+    (tmp_path / "src" / "ping.txt").symlink_to("pong.txt")
+    (tmp_path / "src" / "pong.txt").symlink_to("ping.txt")
+    (tmp_path / "src" / "sub").mkdir()
+    (tmp_path / "src" / "sub" / "up").symlink_to("..")  # a folder link is not followed
+    articles, skipped = read(tmp_path / "src")
+    assert [a.text for a in articles] == ["Good. Text."]
+    src = tmp_path / "src"
+    assert [str(s) for s in skipped] == [
+        f"{src}/ping.txt: symbolic link loop (it points to pong.txt, which leads back)",
+        f"{src}/pong.txt: symbolic link loop (it points to ping.txt, which leads back)",
+        f"{src}/self.txt: symbolic link loop (it points to self.txt, which leads back)",
+    ]
+    assert only_skip(src / "self.txt") == (
+        f"{src}/self.txt: symbolic link loop (it points to self.txt, which leads back)"
+    )
