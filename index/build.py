@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -14,21 +15,14 @@ from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from index import lexical
+from index.builds import clear_unfinished, discard, new_build, publish
 from index.chunk import ChunkSettings, chunk_article, embedding_text
 from index.embed import DEFAULT_MODEL, default_embedder
 from index.load import Article, load
 from index.plan import Plan, plan, under
 from index.report import BuildReport
 from index.sentences import split_sentences
-from index.store import (
-    FORMAT,
-    IndexMismatch,
-    IndexProblem,
-    Store,
-    current_build,
-    new_build,
-    publish,
-)
+from index.store import FORMAT, IndexMismatch, IndexProblem, Store, current_build
 
 DEFAULT_CHUNKING = ChunkSettings()
 EMBED_BATCH = 256  # chunks per embedding call: large enough to batch well, small for progress
@@ -77,46 +71,84 @@ def rebuild(
     roots = [Path(s).expanduser().resolve() for s in sources]
     show = sys.stderr.isatty() if progress is None else progress
     with _locked(index_dir):
+        with _writing(index_dir):
+            clear_unfinished(index_dir)
         base = None if full else current_build(index_dir)
-        old = Store(base) if base else None
-        try:
-            if old is not None:
-                check_settings(old.manifest, model, chunking)
-            # The index may live inside a source folder (data/index beside data/articles).
-            items = (i for i in load(roots) if not under(Path(i.path), [index_dir]))
-            work = plan(items, roots, old, show)
-        finally:
-            if old is not None:
-                old.close()
+        work = _read(roots, index_dir, base, model, chunking, show)
         if base is not None and not work.todo and not work.removed:
-            store = Store(base)
-            try:
+            with _opened(base) as store:
                 return _report(index_dir, work, store, started, changed=False)
-            finally:
-                store.close()
-        build = new_build(index_dir, base)
-        store = Store(build)
-        try:
-            store.delete(work.removed | work.updated)
-            _embed_into(
-                store, work.todo, chunking, embedder or default_embedder(model), show, on_progress
-            )
-            store.commit()
-            lexical.build(store)
-            report = _report(index_dir, work, store, started, changed=True)
-            store.write_manifest(
-                settings_record(model, chunking)
-                | {
-                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "articles": report.articles,
-                    "sentences": report.sentences,
-                    "chunks": report.chunks,
-                }
-            )
-        finally:
-            store.close()
-        publish(index_dir, build)
+        embedder = embedder or default_embedder(model)
+        with _writing(index_dir):
+            build = new_build(index_dir, base)
+            try:
+                with _opened(build) as store:
+                    store.delete(work.removed | work.updated)
+                    _embed_into(store, work.todo, chunking, embedder, show, on_progress)
+                    store.commit()
+                    lexical.build(store)
+                    report = _report(index_dir, work, store, started, changed=True)
+                    store.write_manifest(_manifest(model, chunking, report))
+                publish(index_dir, build)
+            except BaseException:
+                discard(index_dir, build)
+                raise
         return report
+
+
+def _read(
+    roots: list[Path],
+    index_dir: Path,
+    base: Path | None,
+    model: str,
+    chunking: ChunkSettings,
+    show: bool,
+) -> Plan:
+    """Read every article under `roots` and sort them against the build at `base`."""
+    old = Store(base) if base else None
+    try:
+        if old is not None:
+            check_settings(old.manifest, model, chunking)
+        # The index may live inside a source folder (data/index beside data/articles).
+        items = (i for i in load(roots) if not under(Path(i.path), [index_dir]))
+        return plan(items, roots, old, show)
+    finally:
+        if old is not None:
+            old.close()
+
+
+def _manifest(model: str, chunking: ChunkSettings, report: BuildReport) -> dict[str, object]:
+    return settings_record(model, chunking) | {
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "articles": report.articles,
+        "sentences": report.sentences,
+        "chunks": report.chunks,
+    }
+
+
+@contextmanager
+def _opened(build: Path) -> Iterator[Store]:
+    store = Store(build)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def _writing(index_dir: Path) -> Iterator[None]:
+    """A file system or SQLite error while writing the index is one line, not a traceback."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as error:
+        raise IndexProblem(f"cannot write the index at {index_dir}: {_why(error)}") from error
+
+
+def _why(error: OSError | sqlite3.Error) -> str:
+    if not isinstance(error, OSError):
+        return str(error)
+    where = error.filename and Path(error.filename)
+    return f"{error.strerror or error} ({where})" if where else str(error.strerror or error)
 
 
 def _embed_into(

@@ -21,10 +21,9 @@ from index.article import (
     not_unicode,
     too_large,
 )
-from index.dates import iso_date  # bench/answer_sources.py still imports it from here
 from index.jsonl import jsonl_articles
 
-__all__ = ["Article", "Skipped", "discover", "iso_date", "load", "load_file"]
+__all__ = ["Article", "Skipped", "discover", "load", "load_file"]
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 HTML_SUFFIXES = (".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
-import time
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,37 +264,3 @@ def require_build(index_dir: Path) -> Path:
             f"{index_dir}` (or `make run` for the sample articles)"
         )
     return build
-
-
-def new_build(index_dir: Path, base: Path | None) -> Path:
-    """A fresh build folder (a copy of `base` for an incremental build), not yet current."""
-    builds = Path(index_dir) / "builds"
-    builds.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    path = builds / f"{stamp}-{uuid.uuid4().hex[:6]}.partial"
-    if base is not None:
-        shutil.copytree(base, path)
-        (path / "manifest.json").unlink(missing_ok=True)
-    else:
-        path.mkdir()
-    return path
-
-
-def publish(index_dir: Path, build: Path) -> Path:
-    """Make a finished build current in one atomic step and drop builds no reader needs."""
-    final = build.with_suffix("")
-    os.replace(build, final)
-    link = Path(index_dir) / "current"
-    tmp = Path(index_dir) / f".current-{uuid.uuid4().hex[:6]}"
-    tmp.symlink_to(Path("builds") / final.name)
-    os.replace(tmp, link)
-    _prune(index_dir, keep=final)
-    return final
-
-
-def _prune(index_dir: Path, keep: Path, previous: int = 1) -> None:
-    """Remove unfinished builds and all but `previous` older builds (a reader may hold one)."""
-    builds = sorted((Path(index_dir) / "builds").iterdir(), reverse=True)
-    finished = [b for b in builds if b.suffix != ".partial" and b != keep]
-    for old in finished[previous:] + [b for b in builds if b.suffix == ".partial"]:
-        shutil.rmtree(old, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -586,3 +587,68 @@ def test_the_report_names_what_was_replaced(tmp_path: Path, embedder: Any) -> No
         str((src / name).resolve()): n
         for name, n in (("feed.jsonl", 2), ("harbour.txt", 1), ("orchard.md", 1))
     }
+
+
+# --- build folders: what a kill leaves behind, and folders that cannot be written -------------
+def build_folders(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in (index_dir / "builds").iterdir())
+
+
+def test_a_build_published_but_never_made_current_does_not_replace_the_current_one(
+    tmp_path: Path, embedder: Any
+) -> None:
+    # A kill between renaming X.partial to X and switching `current` leaves X behind, newer
+    # than the current build; the next run deleted the current build and kept X.
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    (src / "extra.txt").write_text("A first extra article. It is new.")
+    build(src, index_dir, embedder)
+    current = current_target(index_dir)
+    orphan = index_dir / "builds" / "99991231T235959-orphan"
+    shutil.copytree(index_dir / current, orphan)
+    (src / "extra.txt").write_text("A second extra article. It changed.")
+    assert counts(build(src, index_dir, embedder)) == (0, 1, 3, 0, 0)
+    newest = current_target(index_dir)
+    assert build_folders(index_dir) == sorted([Path(current).name, Path(newest).name])
+    assert_consistent(index_dir)
+
+
+def test_what_a_killed_build_left_is_removed_by_the_next_run(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    before = build_folders(index_dir)
+    left = index_dir / "builds" / "20240101T000000-dead00.partial"
+    (left / "chroma").mkdir(parents=True)
+    (left / "articles.sqlite3").write_bytes(b"half written")
+    (index_dir / ".current-dead00").symlink_to(Path("builds") / left.name)
+    report = build(src, index_dir, embedder)  # nothing changed: nothing is published
+    assert not report.changed
+    assert build_folders(index_dir) == before
+    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "builds", "current"]
+
+
+def test_a_builds_folder_that_cannot_be_written_is_one_clear_error(
+    tmp_path: Path, embedder: Any
+) -> None:
+    # Works as root too (as in CI): no permission bits involved, the path itself is wrong.
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    index_dir.mkdir()
+    (index_dir / "builds").write_text("a file where the builds folder should be")
+    with pytest.raises(IndexProblem) as raised:
+        build(src, index_dir, embedder)
+    assert str(raised.value) == (
+        f"cannot write the index at {index_dir}: File exists ({index_dir / 'builds'})"
+    )
+
+
+def test_a_build_that_cannot_be_published_leaves_nothing_behind(
+    tmp_path: Path, embedder: Any
+) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    (index_dir / "current").mkdir(parents=True)  # a folder, not the link a build switches
+    (index_dir / "current" / "keep.txt").write_text("not ours")
+    with pytest.raises(IndexProblem, match=f"cannot write the index at {index_dir}: "):
+        build(src, index_dir, embedder)
+    assert build_folders(index_dir) == []
+    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "builds", "current"]
+    assert (index_dir / "current" / "keep.txt").exists()

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_build import assert_consistent
 
 from assistant.cli import main
 from index.build import rebuild
 from index.load import Article, load
 from index.store import open_index, text_hash
+from tests.test_build import assert_consistent
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_CORPUS = REPO.parent / "shared" / "data" / "dev" / "corpus.jsonl"
@@ -384,3 +384,61 @@ def test_empty_folder_indexes_nothing_and_says_so(
     code = main(["index", str(tmp_path / "empty"), "--index-dir", str(tmp_path / "i"), "-q"])
     assert code == 1
     assert "no article could be indexed" in capsys.readouterr().err
+
+
+def test_an_index_whose_builds_cannot_be_written_is_one_line_and_exit_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = write_folder(tmp_path / "src", GOOD)
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    (index_dir / "builds").write_text("a file, not a folder")  # fails as root too
+    assert main(["index", str(src), "--index-dir", str(index_dir)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"error: cannot write the index at {index_dir}: File exists ({index_dir}/builds)\n"
+    )
+
+
+KILL_AT_SWITCH = """
+import os, signal, sys
+
+real_replace = os.replace
+
+
+def replace(src, dst):  # killed between renaming the new build and switching `current` to it
+    if os.path.basename(dst) == "current":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_replace(src, dst)
+
+
+os.replace = replace
+from index.build import rebuild
+
+rebuild([sys.argv[1]], sys.argv[2], progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_a_kill_before_the_switch_never_costs_the_current_build(
+    tmp_path: Path, embedder: Any
+) -> None:
+    src = write_folder(tmp_path / "src", GOOD)
+    index_dir = tmp_path / "index"
+    rebuild([src], index_dir, embedder=embedder, progress=False)
+    (src / "new.txt").write_text("A new article arrived. It waits.", encoding="utf-8")
+    rebuild([src], index_dir, embedder=embedder, progress=False)
+    current = (index_dir / "current").resolve()
+    (src / "newer.txt").write_text("A newer article arrived. It waits too.", encoding="utf-8")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AT_SWITCH, str(src), str(index_dir)], cwd=REPO, timeout=300
+    )
+    assert killed.returncode == -signal.SIGKILL
+    builds = sorted((index_dir / "builds").iterdir())
+    assert len(builds) == 3 and (index_dir / "current").resolve() == current  # one orphan
+    (src / "newest.txt").write_text("The newest article. It is indexed.", encoding="utf-8")
+    report = rebuild([src], index_dir, embedder=embedder, progress=False)
+    assert report.added == 2 and report.articles == 5, report.summary()
+    left = sorted((index_dir / "builds").iterdir())
+    assert left == sorted([current, (index_dir / "current").resolve()])  # the orphan is gone
+    check_index(index_dir, embedder)
