@@ -13,7 +13,6 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -58,17 +57,6 @@ class Entry(NamedTuple):
     url: str
     text_hash: str
     title: str
-
-
-@dataclass(frozen=True)
-class StoredSentence:
-    """A sentence fetched from the index, with its article's metadata."""
-
-    article_id: str
-    n: int
-    start: int
-    end: int
-    text: str
 
 
 def published_number(iso: str) -> int:
@@ -133,16 +121,6 @@ class Store:
             'SELECT n, start, "end" FROM sentences WHERE article_id = ? ORDER BY n', (article_id,)
         )
         return [Sentence(*row) for row in rows]
-
-    def sentence(self, article_id: str, n: int) -> StoredSentence | None:
-        """One sentence with its exact text and offsets."""
-        row = self.db.execute(
-            'SELECT s.start, s."end", substr(a.text, s.start + 1, s."end" - s.start) '
-            "FROM sentences s JOIN articles a ON a.id = s.article_id "
-            "WHERE s.article_id = ? AND s.n = ?",
-            (article_id, n),
-        ).fetchone()
-        return StoredSentence(article_id, n, *row) if row else None
 
     def catalogue(self) -> dict[str, Entry]:
         """id -> what a rebuild compares of every article (hashes, file, URL, title)."""

@@ -285,7 +285,9 @@ def check_index(index_dir: Path, embedder: Any) -> dict[str, str]:
         assert len(hits["ids"][0]) == min(5, manifest["chunks"])
         for meta in hits["metadatas"][0]:
             assert store.article(meta["article_id"]) is not None
-            assert store.sentence(meta["article_id"], meta["sentence_ids"][0]) is not None
+            spans = {(s.n, s.start, s.end) for s in store.sentences(meta["article_id"])}
+            cited = zip(meta["sentence_ids"], meta["starts"], meta["ends"], strict=True)
+            assert set(cited) <= spans
         return catalogue
     finally:
         store.close()
