@@ -45,6 +45,7 @@ class Answer:
     covered: bool = True
     draft: bool = False
     revisions: tuple[Revision, ...] = ()  # sentences of a written answer re-cited or dropped
+    note: str = ""  # why a model's answer was not used, when it was not
 
     def __add__(self, later: Answer) -> Answer:
         """A later version of an answer replaces an earlier one (how LangChain folds a stream)."""
@@ -58,6 +59,7 @@ class Answer:
             "covered": self.covered,
             "citations": [c.to_dict() for c in self.citations],
             "revisions": [r.to_dict() for r in self.revisions],
+            "note": self.note,
         }
 
     def to_json(self, **kwargs: Any) -> str:
@@ -83,6 +85,7 @@ def get_assistant(settings: Settings) -> Assistant:
                 default_embedder(key.embed_model, cache_dir=key.cache_dir),
                 load_chat_model(key),
                 default_embedder(key.embed_model, quantize=True, cache_dir=key.cache_dir),
+                key.llm_source_chars,
             )
         return _assistants[key]
 

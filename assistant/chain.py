@@ -13,8 +13,9 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from assistant.config import Settings
 from assistant.question import Question
-from assistant.retrieve import Retrieval, retrieve
+from assistant.retrieve import CONTEXT_CHARS, Retrieval, retrieve
 from assistant.search import Searcher
 from assistant.write import Answer, write
 from index.embed import default_embedder
@@ -50,11 +51,14 @@ class Assistant:
         embedder: Embeddings | None = None,
         llm: BaseChatModel | None = None,
         sentence_embedder: Embeddings | None = None,
+        source_chars: int = Settings.llm_source_chars,
     ):
         self.index_dir = Path(index_dir)
         self.embedder = embedder or default_embedder()
         self.sentence_embedder = sentence_embedder or embedder or default_embedder(quantize=True)
         self.llm = llm
+        # A model reads fewer sentences than the quoted answer chooses from: prompt time.
+        self.context_chars = source_chars if llm is not None else CONTEXT_CHARS
         self._searcher: Searcher | None = None
         self._users: dict[Searcher, int] = {}  # queries running on each open searcher
         self._lock = threading.Lock()
@@ -65,7 +69,9 @@ class Assistant:
     def retrieve(self, question: Question) -> Retrieval:
         """Ranked sentences, the numbered context and whether they cover the question."""
         with self.searcher() as searcher:
-            return retrieve(question, searcher, self.sentence_embedder, self.llm)
+            return retrieve(
+                question, searcher, self.sentence_embedder, self.llm, self.context_chars
+            )
 
     def write(self, found: Retrieval) -> Iterator[Answer]:
         """Versions of the answer, the last one final (see `assistant.write`)."""

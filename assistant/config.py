@@ -38,6 +38,7 @@ class Settings:
     llm_context: int = 4096  # llama.cpp context window (tokens)
     llm_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     llm_max_tokens: int = 256  # longest written answer (tokens)
+    llm_source_chars: int = 2000  # source sentences the model reads (prompt time grows with it)
     llm_temperature: float = 0.0
     llm_timeout: float = 120.0  # seconds for one model call before the extractive answer is used
     auth: str = ""  # "user:password" for the chat UI

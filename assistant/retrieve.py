@@ -18,7 +18,7 @@ from assistant.rank import RankedSentence, rank_sentences
 from assistant.search import Searcher
 from index.lexical import WORD
 
-CONTEXT_CHARS = 4000  # source sentences shown to an LLM (and measured by `assistant eval`)
+CONTEXT_CHARS = 4000  # numbered source sentences (`assistant eval` measures them)
 COVERED = 0.35  # best sentence's cosine to the question below which the articles do not cover it
 TOP_FOR_COVERAGE = 5  # the sentences whose fit to the question decides coverage
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
@@ -40,6 +40,7 @@ def retrieve(
     searcher: Searcher,
     sentence_embedder: Embeddings,
     llm: BaseChatModel | None = None,
+    context_chars: int = CONTEXT_CHARS,
 ) -> Retrieval:
     """Search the chunks, rank their sentences and decide whether they cover the question."""
     query = condense(question, llm)
@@ -48,7 +49,9 @@ def retrieve(
         rank_sentences(query, chunks, searcher.lexical, sentence_embedder, question.as_of)
     )
     covered = covers(question.text, query, sentences, sentence_embedder)
-    return Retrieval(question, query, sentences, numbered_context(sentences), covered)
+    return Retrieval(
+        question, query, sentences, numbered_context(sentences, context_chars), covered
+    )
 
 
 def condense(question: Question, llm: BaseChatModel | None) -> str:
@@ -86,11 +89,13 @@ def covers(
     return alone >= COVERED or (len(own_words) <= 1 and joined >= COVERED)
 
 
-def numbered_context(sentences: Sequence[RankedSentence]) -> tuple[Citation, ...]:
-    """The best sentences up to CONTEXT_CHARS, numbered, grouped by article in reading order."""
+def numbered_context(
+    sentences: Sequence[RankedSentence], chars: int = CONTEXT_CHARS
+) -> tuple[Citation, ...]:
+    """The best sentences up to `chars`, numbered, grouped by article in reading order."""
     chosen, size = [], 0
     for sentence in sentences:
-        if size + len(sentence.text) > CONTEXT_CHARS:
+        if size + len(sentence.text) > chars:
             break
         chosen.append(sentence)
         size += len(sentence.text)

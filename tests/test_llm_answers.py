@@ -8,7 +8,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 import prompts
-from assistant.answer import Answer
+from assistant.answer import Answer, Revision
 from assistant.chain import Assistant
 from assistant.config import Settings
 from assistant.llm import LLMUnavailable, load_chat_model
@@ -94,18 +94,27 @@ def test_a_reply_with_nothing_supported_gives_the_extractive_answer(
     # Whether the articles cover the question is decided by retrieval, not by the model.
     result = write_with(sample_index, embedder, found, "I cannot answer that.")
     extractive = Assistant(sample_index, embedder).chain.invoke(QUESTION)  # type: ignore[arg-type]
-    assert result.covered and result == extractive
+    assert result.covered
+    assert (result.text, result.citations) == (extractive.text, extractive.citations)
+    assert result.revisions == (
+        Revision("dropped", "I cannot answer that.", "not supported by the sources"),
+    )
+    assert "quoted instead" in result.note
 
 
 def test_streaming_yields_drafts_then_the_checked_answer(
-    sample_index: Path, embedder: object, found: Retrieval
+    sample_index: Path, embedder: object
 ) -> None:
-    troops = number_of(found, "50,000")
-    reply = f"Russia has about 50,000 troops on the Avdiivka front [{troops}]."
-    llm = FakeListChatModel(responses=[reply])
+    llm = FakeListChatModel(responses=["placeholder"])
     assistant = Assistant(sample_index, embedder, llm)  # type: ignore[arg-type]
+    troops = number_of(assistant.retrieve(QUESTION), "50,000")  # as the model sees the sources
+    reply = f"Russia has about 50,000 troops on the Avdiivka front [{troops}]."
+    llm.responses = [reply]
     versions = list(assistant.chain.stream(QUESTION))
-    drafts, final = versions[:-1], versions[-1]
+    preview, drafts, final = versions[0], versions[1:-1], versions[-1]
+    # the quoted answer comes at once, while the model writes
+    quoted = Assistant(sample_index, embedder).chain.invoke(QUESTION)  # type: ignore[arg-type]
+    assert preview.draft and preview.text == quoted.text
     assert len(drafts) > 2 and all(d.draft for d in drafts) and drafts[-1].text == reply
     # A draft's markers number the context: the cited sentence comes with it as it is written.
     assert [c.n for c in drafts[-1].citations] == [troops]
@@ -124,15 +133,16 @@ def test_condense_rewrites_a_follow_up(sample_index: Path, embedder: object) -> 
 
 
 def test_every_prompt_renders_with_its_variables() -> None:
-    assert set(prompts.names()) >= {"answer", "condense_question"}
+    assert set(prompts.names()) >= {"answer", "answer_instructions", "condense_question"}
     source = {"n": 1, "title": "T", "published": "2024-01-01", "text": "S."}
     filled = {
         "answer": {"sources": [source], "question": "Q?"},
+        "answer_instructions": {},
         "condense_question": {"history": [{"role": "user", "content": "H"}], "question": "Q?"},
     }
     for name in prompts.names():
         text = prompts.render(name, **filled[name])
-        assert "Q?" in text and "{{" not in text
+        assert ("Q?" in text or not filled[name]) and "{{" not in text and "{%" not in text
     with pytest.raises(KeyError, match="needs"):
         prompts.render("answer", question="Q?")
 
