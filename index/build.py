@@ -63,8 +63,9 @@ def rebuild(
     """Bring the index at `index_dir` in line with the articles under `sources`.
 
     Incremental unless `full`: unchanged articles cost nothing, changed ones are replaced and
-    articles whose files under `sources` are gone are removed. The new index becomes visible
-    in one atomic step; until then readers see the previous one.
+    articles whose files under `sources` are gone are removed; a file that cannot be read in
+    full keeps its earlier articles. The new index becomes visible in one atomic step; until
+    then readers see the previous one.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir).expanduser().resolve()
