@@ -306,3 +306,19 @@ def test_the_question_window_stays_inside_the_callers_filters_and_the_calendar(
     filters: Filters, as_of: date, expected: Filters | None
 ) -> None:
     assert window(filters, as_of, 14) == expected
+
+
+def test_the_quoted_answer_leads_with_the_sentence_that_answers(sample_index: Path) -> None:
+    result = answer("How many missiles did Russia launch?", index_dir=sample_index)
+    assert "26 missiles" in result.citations[0].text, result.text
+    assert result.text.startswith(result.citations[0].text)
+
+
+def test_what_happened_across_days_reads_as_a_dated_timeline(news_index: Path) -> None:
+    result = answer("What happened to the Springfield bridge?", index_dir=news_index)
+    days = [c.published for c in result.citations]
+    assert len(set(days)) > 1 and days == sorted(days), result.text
+    lines = result.text.split("\n")
+    assert len(lines) == len(set(days))  # each day's date shown once
+    assert lines[0].startswith("1 Jun 2023: ") and lines[1].startswith("2 Mar 2024: ")
+    assert [f"[{c.n}]" in result.text for c in result.citations] == [True] * len(days)
