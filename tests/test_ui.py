@@ -1,7 +1,8 @@
-"""The Gradio app without a browser: handlers, escaping, uploads, the API and many sessions."""
+"""The Gradio app without a browser: rendering, handlers, uploads, the API, logins, sessions."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import re
@@ -11,19 +12,29 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
+import httpx
 import pytest
 from gradio_client import Client
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assistant import ui_html
-from assistant.answer import NOT_COVERED, Assistant
-from assistant.ui import build_app, launch, parse_auth
-from assistant.ui_chat import ChatApp, example_questions
+from assistant.answer import NOT_COVERED, Answer, Revision
+from assistant.chain import Assistant
+from assistant.citations import Citation
+from assistant.config import Settings
+from assistant.question import HISTORY_TURNS, TURN_CHARS, Question
+from assistant.ui import build_app, launch, parse_auth, render
+from assistant.ui import reader as reader_html
+from assistant.ui.handlers import ChatApp, example_questions
+from assistant.ui.login import FIRST_DELAY, Login
+from assistant.ui.session import Exchange
+from assistant.ui.uploads import index_upload, stage
 from index.build import rebuild
-from index.store import open_index
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")  # pandas
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +42,9 @@ SAMPLE = REPO / "data" / "articles"
 AVDIIVKA = "What happened in Avdiivka?"
 TROOPS = "How many troops does Russia have there?"
 EVIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+UNSUPPORTED = "Everyone there loves to bake bread on the weekends."
+TROOPS_CLAIM = "Russia has placed about 50,000 troops on the Avdiivka front."
+NO_PROGRESS = partial(lambda *a, **k: None)
 
 
 def free_port() -> int:
@@ -39,39 +53,85 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run(app: ChatApp, question: str, turns: list | None = None, **filters: object) -> list:
-    """Every (transcript, turns, box) the chat handler yields."""
-    return list(app.chat(question, turns or [], **filters))  # type: ignore[arg-type]
+def cite(n: int, title: str = "A title", **fields: object) -> Citation:
+    values: dict = {"article_id": "a", "url": "", "published": "", "source": "", "text": "x"}
+    return Citation(n=n, title=title, start=0, end=1, **(values | fields))
+
+
+def run(app: ChatApp, question: str, conversation: list | None = None, **filters: object) -> list:
+    """Every (transcript, conversation, box) the chat handler yields."""
+    return list(app.chat(question, conversation or [], **filters))  # type: ignore[arg-type]
 
 
 def bubbles(transcript: str) -> list[str]:
     return re.findall(r'class="na-bubble">(.*?)</div>', transcript)
 
 
-@pytest.fixture(scope="module")
-def app(sample_index: Path) -> ChatApp:
-    return ChatApp(sample_index, uploads=sample_index.parent / "unused-uploads")
+def settings_for(index_dir: Path, **overrides: object) -> Settings:
+    return Settings.from_env(index_dir=index_dir, **overrides)
 
 
 @pytest.fixture(scope="module")
-def served(sample_index: Path) -> Iterator[str]:
+def assistant(sample_index: Path, embedder: object) -> Assistant:
+    return Assistant(sample_index, embedder)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def app(sample_index: Path, assistant: Assistant) -> ChatApp:
+    return ChatApp(settings_for(sample_index), assistant)
+
+
+@pytest.fixture(scope="module")
+def served(sample_index: Path, assistant: Assistant) -> Iterator[str]:
     """The app on a free loopback port, in this process."""
-    demo = build_app(sample_index)
+    demo = build_app(settings_for(sample_index), assistant)
     url = launch(demo, port=free_port(), block=False)
     yield url
     demo.close()
 
 
-# --- HTML: escaping, markers, reader ---------------------------------------------------------
+class Citing(FakeListChatModel):
+    """A scripted chat model, a character at a time: each (sentence, cited) of `claims` is
+    written citing the numbered source of its prompt that starts with `cited` (else [1])."""
+
+    claims: list[tuple[str, str]]
+    responses: list[str] = []
+    sleep: float | None = 0.01
+
+    def _stream(self, messages: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        prompt = "\n".join(str(m.content) for m in messages)
+        numbered = re.findall(r"^\[(\d+)\] \(.*?\) (.*)$", prompt, re.MULTILINE)
+        parts = []
+        for sentence, cited in self.claims:
+            n = next((n for n, text in numbered if cited and text.startswith(cited)), "1")
+            parts.append(f"{sentence[:-1]} [{n}]{sentence[-1]}")
+        self.responses = [" ".join(parts)]
+        yield from super()._stream(messages, *args, **kwargs)
+
+
+# --- HTML: escaping, markers, notes, the reader ----------------------------------------------
 def test_markers_become_buttons_and_untrusted_text_stays_text() -> None:
-    cites = [{"n": 1, "title": EVIL, "article_id": "a", "url": "javascript:alert(1)"}]
-    text = ui_html.answer_text(f"{EVIL} stated [1] and [7].", 3, cites)
+    answer = Answer("q", f"{EVIL} stated [1] and [7].", (cite(1, EVIL, url="javascript:x"),))
+    text = render.answer_text(answer, 3)
     assert "<script" not in text and "<img" not in text
     assert "&lt;script&gt;" in text and "onerror=&quot;" in text
     assert 'data-turn="3" data-cite="1"' in text
     assert '<span class="na-cite na-pending">7</span>' in text  # no source 7: not clickable
-    listing = ui_html.sources_list(3, [{**cites[0], "source": EVIL, "published": "2024-02-16"}])
+    listing = render.sources_list(3, [cite(1, EVIL, source=EVIL, published="2024-02-16")])
     assert "<script" not in listing and "javascript:" not in listing and "16 Feb 2024" in listing
+
+
+def test_a_drafts_markers_are_clickable_as_soon_as_written() -> None:
+    # A model's draft numbers the context: [4] and [9] are Citation.n, not positions.
+    draft = Answer(
+        "q", "Troops moved [4]. Ships sank [9][1000]. More came [1", (cite(4), cite(9)), draft=True
+    )
+    text = render.answer_text(draft, 0)
+    assert re.findall(r'data-cite="(\d+)"', text) == ["4", "9"]
+    assert '<span class="na-cite na-pending">1000</span>' in text  # cites nothing
+    assert not text.endswith("[1")  # half a marker is not shown while it is written
+    shown = render.transcript([Exchange("q", draft)])
+    assert "na-draft" in shown and "na-typing" in shown
 
 
 @pytest.mark.parametrize(
@@ -89,34 +149,39 @@ def test_markers_become_buttons_and_untrusted_text_stays_text() -> None:
     ],
 )
 def test_only_http_urls_become_links(url: str, kept: bool) -> None:
-    assert bool(ui_html.safe_url(url)) is kept
-    listing = ui_html.sources_list(0, [{"n": 1, "article_id": "a", "title": "t", "url": url}])
-    assert ("href=" in listing) is kept
+    assert bool(render.safe_url(url)) is kept
+    assert ("href=" in render.sources_list(0, [cite(1, url=url)])) is kept
 
 
-def test_reader_marks_every_cited_sentence_and_the_clicked_one_strongest(
-    app: ChatApp,
-) -> None:
-    answer = app.ask(AVDIIVKA)
-    cites = answer["citations"]
-    store = app.store()
-    article = store.article(cites[0]["article_id"])
-    assert article is not None
-    panel = ui_html.reader(article, store.sentences(article.id), cites, 2)
+def test_the_note_under_a_checked_answer_says_what_was_removed() -> None:
+    revisions = (
+        Revision("dropped", f"{EVIL} was said.", "not supported by the sources"),
+        Revision("dropped", "Another claim.", "not supported by the sources"),
+        Revision("re-cited", "It had 26 missiles.", "the number is in another sentence"),
+    )
+    note = html.unescape(render.revision_note(revisions))
+    assert "2 sentences removed: not supported by the sources" in note
+    assert "1 sentence re-cited: the number is in another sentence" in note
+    assert "<script" not in render.revision_note(revisions)
+    assert render.revision_note(()) == ""
+
+
+def test_reader_marks_every_cited_sentence_and_the_clicked_one_strongest(app: ChatApp) -> None:
+    cites = [Citation(**c) for c in app.ask(AVDIIVKA)["citations"]]
+    found = app.assistant.article(cites[0].article_id)
+    assert found is not None
+    article, sentences = found
+    panel = reader_html.panel(article, sentences, cites, 2)
     assert panel.count('class="na-s na-cited') == len(cites)
     focus = re.search(r'<mark class="na-s na-cited na-focus" id="na-focus"[^>]*>(.*?)<sup', panel)
-    assert focus and ui_html.esc(cites[1]["text"]) == focus.group(1)
+    assert focus and render.esc(cites[1].text) == focus.group(1)
     assert panel.count('id="na-focus"') == 1
-    assert ui_html.esc(article.title) in panel
+    assert render.esc(article.title) in panel
 
 
 # --- the chat handlers -------------------------------------------------------------------
-def test_example_questions_come_from_the_articles(sample_index: Path) -> None:
-    store = open_index(sample_index)
-    try:
-        assert example_questions(store)[0] == AVDIIVKA
-    finally:
-        store.close()
+def test_example_questions_come_from_the_articles(assistant: Assistant) -> None:
+    assert example_questions(assistant.library().sample)[0] == AVDIIVKA
 
 
 def test_status_line_shows_counts_build_time_and_writer(app: ChatApp) -> None:
@@ -125,48 +190,55 @@ def test_status_line_shows_counts_build_time_and_writer(app: ChatApp) -> None:
     assert "indexed " in status and "LLM: extractive" in status
 
 
-def test_extractive_answer_streams_then_cites(app: ChatApp) -> None:
+def test_extractive_answer_streams_one_version_per_cited_sentence(app: ChatApp) -> None:
     steps = run(app, AVDIIVKA)
     drafts = [t for t, _, _ in steps if "na-draft" in t]
-    assert len(drafts) >= 3  # an empty draft, then one per extracted sentence
-    assert len(drafts[-1]) > len(drafts[1]) > len(drafts[0])
-    final, turns, box = steps[-1]
+    clickable = [t.count('<button type="button" class="na-cite"') for t in drafts]
+    assert len(drafts) >= 3 and clickable[0] == 0  # asked, then one version per sentence
+    assert clickable == sorted(set(clickable))  # each version cites one more, all clickable
+    final, conversation, box = steps[-1]
     assert box == "" and "na-draft" not in final
-    assert [t["role"] for t in turns] == ["user", "assistant"]
-    assert turns[1]["kind"] == "answer" and len(turns[1]["answer"]["citations"]) >= 2
-    assert 'class="na-cite" data-turn="1" data-cite="1"' in final
+    answer = conversation[0].answer
+    assert not answer.draft and len(answer.citations) == len(drafts)  # its last sentence too
+    assert 'class="na-cite" data-turn="0" data-cite="1"' in final
     assert "Sources" in final and "VOA News · 16 Feb 2024" in final
 
 
-def test_llm_answer_streams_token_by_token(
-    app: ChatApp, sample_index: Path, embedder: object
+def test_written_answer_streams_then_the_checked_answer_replaces_the_draft(
+    sample_index: Path, embedder: object
 ) -> None:
-    found = app.assistant.retrieve({"question": AVDIIVKA})
-    troops = next(c.n for c in found.context if "50,000" in c.text)
-    reply = f"Russia has placed about 50,000 troops on the Avdiivka front [{troops}]."
-    llm = FakeListChatModel(responses=[reply], sleep=0.02)  # a character every 20 ms
-    assistant = Assistant(sample_index, embedder, llm)  # type: ignore[arg-type]
-    with_llm = ChatApp(sample_index, llm="fake:scripted", assistant=assistant)
-    assert "LLM: fake:scripted" in with_llm.status()
-    steps = run(with_llm, AVDIIVKA)
-    drafts = [t for t, _, _ in steps if "na-draft" in t]
-    assert len(drafts) >= 10  # the draft grows as the tokens come (redrawn every 50 ms)
-    assert all(len(a) < len(b) for a, b in zip(drafts[1:], drafts[2:], strict=False))
-    assert "[" not in steps[-1][0].split("na-answer")[1].split("</div>")[0]
-    assert steps[-1][1][1]["answer"]["citations"][0]["text"].startswith("Russia has placed")
+    llm = Citing(claims=[(TROOPS_CLAIM, TROOPS_CLAIM[:30]), (UNSUPPORTED, "")])
+    writer = Assistant(sample_index, embedder, llm)  # type: ignore[arg-type]
+    app = ChatApp(settings_for(sample_index, llm="fake:scripted"), writer)
+    assert "LLM: fake:scripted" in app.status()
+    steps = run(app, AVDIIVKA)
+    written = str(llm.responses[0])
+    drafts = [c[0].answer for _, c, _ in steps if c[0].answer and c[0].answer.draft]
+    growing = [a for a in drafts if a.text and written.startswith(a.text)]
+    assert len(growing) >= 5  # the model's tokens show as they come
+    first = next(a for a in growing if a.citations)
+    assert "bread" not in first.text  # clickable while the rest is still being written
+    assert f'data-cite="{first.citations[0].n}"' in render.answer_text(first, 0)
+    final, conversation, _ = steps[-1]
+    answer = conversation[0].answer
+    assert not answer.draft and "bread" not in answer.text and "na-draft" not in final
+    assert answer.text.startswith(TROOPS_CLAIM[:-1]) and answer.text.endswith("[1]")
+    assert answer.citations[0].text.startswith(TROOPS_CLAIM[:-1])
+    assert [(r.action, r.sentence) for r in answer.revisions] == [("dropped", UNSUPPORTED)]
+    assert "1 sentence removed: not supported by the sources" in html.unescape(final)
 
 
 def test_follow_up_uses_this_conversation(app: ChatApp) -> None:
-    *_, (_, turns, _) = run(app, AVDIIVKA)
-    *_, (transcript, turns, _) = run(app, TROOPS, turns)
+    *_, (_, conversation, _) = run(app, AVDIIVKA)
+    *_, (transcript, conversation, _) = run(app, TROOPS, conversation)
     assert bubbles(transcript) == [AVDIIVKA, TROOPS]
-    cited = [c["text"] for c in turns[-1]["answer"]["citations"]]
+    cited = [c.text for c in conversation[-1].answer.citations]
     assert any("about 50,000 troops on the Avdiivka front" in text for text in cited)
 
 
 def test_not_covered_is_an_answer_not_an_error(app: ChatApp) -> None:
-    *_, (transcript, turns, _) = run(app, "How do I bake sourdough bread?")
-    assert turns[-1]["kind"] == "not_covered"
+    *_, (transcript, conversation, _) = run(app, "How do I bake sourdough bread?")
+    assert not conversation[-1].answer.covered
     assert "na-not-covered" in transcript and NOT_COVERED in transcript
     assert "na-error" not in transcript
 
@@ -176,40 +248,41 @@ def test_not_covered_is_an_answer_not_an_error(app: ChatApp) -> None:
     [
         ("   ", {}, "the question is empty"),
         ("x" * 2500, {}, "the limit is 2,000"),
-        (AVDIIVKA, {"since": "last week"}, "date must look like 2024-02-01"),
-        (AVDIIVKA, {"since": "2024-03-01", "until": "2024-02-01"}, "after the “To” date"),
+        (AVDIIVKA, {"since": "last week"}, "since: 'last week' is not a date like 2024-02-01"),
+        (AVDIIVKA, {"since": "2024-03-01", "until": "2024-02-01"}, "is after until"),
     ],
 )
 def test_bad_questions_get_a_friendly_message(
     app: ChatApp, question: str, filters: dict, message: str
 ) -> None:
-    *_, (transcript, turns, _) = run(app, question, **filters)
-    assert turns[-1]["kind"] == "error"
-    assert "I can’t answer that as asked" in transcript and message in transcript
+    *_, (transcript, conversation, _) = run(app, question, **filters)
+    assert conversation[-1].answer is None and conversation[-1].notice
+    assert "I can’t answer that as asked" in transcript and render.esc(message) in transcript
 
 
 def test_filters_narrow_the_answer(app: ChatApp) -> None:
-    *_, (_, turns, _) = run(app, AVDIIVKA, since="2024-02-16", sources=["VOA News"])
-    assert turns[-1]["kind"] == "answer"
-    *_, (_, turns, _) = run(app, AVDIIVKA, until="2023-12-31")
-    assert turns[-1]["kind"] == "not_covered"
+    *_, (_, conversation, _) = run(app, AVDIIVKA, since="2024-02-16", sources=["VOA News"])
+    assert conversation[-1].answer.covered
+    *_, (_, conversation, _) = run(app, AVDIIVKA, until="2023-12-31")
+    assert not conversation[-1].answer.covered
 
 
 def test_clicking_a_marker_opens_the_reader(app: ChatApp) -> None:
-    *_, (_, turns, _) = run(app, AVDIIVKA)
-    panel = app.open_citation(turns, gr.EventData(None, {"turn": 1, "n": 1}))
+    *_, (_, conversation, _) = run(app, AVDIIVKA)
+    panel = app.open_citation(conversation, gr.EventData(None, {"turn": 0, "n": 1}))
     assert 'id="na-focus"' in panel and "na-reader-title" in panel
-    assert ui_html.esc(turns[1]["answer"]["citations"][0]["text"]) in panel
-    for bad in ({"turn": 0, "n": 1}, {"turn": 1, "n": 99}, {"turn": "x"}, {}):
-        assert "na-reader-empty" in app.open_citation(turns, gr.EventData(None, bad))
+    assert render.esc(conversation[0].answer.citations[0].text) in panel
+    for bad in ({"turn": 1, "n": 1}, {"turn": 0, "n": 99}, {"turn": "x"}, {}):
+        assert "na-reader-empty" in app.open_citation(conversation, gr.EventData(None, bad))
 
 
 def test_new_chat_starts_over(app: ChatApp) -> None:
-    transcript, turns, box, reader = app.new_chat()
-    assert turns == [] and box == "" and "na-empty" in transcript and "na-reader-empty" in reader
+    transcript, conversation, box, panel = app.new_chat()
+    assert conversation == [] and box == "" and "na-empty" in transcript
+    assert "na-reader-empty" in panel
 
 
-# --- uploads ---------------------------------------------------------------------------------
+# --- uploads -------------------------------------------------------------------------------
 GOOD = """---
 title: Quillbrook council approves a new tram line
 source: Quillbrook Gazette
@@ -218,37 +291,111 @@ published: 2024-03-04
 The Quillbrook city council approved a new tram line on Monday after a six-hour debate.
 The line will connect the harbour district to the university by 2027.
 """
+BETTER = GOOD.replace("six-hour", "seven-hour")
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(300)
+QUILLBROOK = "What did the Quillbrook council approve?"
 
 
-def test_uploads_are_indexed_and_bad_files_explained(tmp_path: Path, embedder: object) -> None:
+@pytest.fixture()
+def fresh(tmp_path: Path, embedder: object) -> ChatApp:
+    """An app over its own index of the sample article, uploads in tmp_path/uploads."""
     index_dir = tmp_path / "index"
     rebuild([SAMPLE], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
-    drop = tmp_path / "browser"
-    drop.mkdir()
-    (drop / "tram.txt").write_text(GOOD)
-    (drop / "scan.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(300))
-    (drop / "report.pdf").write_bytes(b"%PDF-1.7\n")
-    (drop / "empty.md").write_text("  \n")
-    (drop / ".hidden name!.jsonl").write_text('{"text": "ok text here about trams."}\nnot json\n')
-    app = ChatApp(index_dir, uploads=tmp_path / "uploads")
-    files = [str(p) for p in sorted(drop.iterdir())]
-    shown, status, _, _ = app.add_articles(files, progress=lambda *a, **k: None)
-    message = html.unescape(shown)
+    return ChatApp(settings_for(index_dir), Assistant(index_dir, embedder))  # type: ignore[arg-type]
+
+
+def upload(app: ChatApp, folder: Path, files: dict[str, str | bytes]) -> str:
+    """Upload these files (name -> content) as a browser would; the message shown, as text."""
+    folder.mkdir(exist_ok=True)
+    for name, content in files.items():
+        path = folder / name
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    shown, *_ = app.add_articles([str(folder / name) for name in files], progress=NO_PROGRESS)
+    return html.unescape(re.sub(r"<[^>]+>", "\n", shown))
+
+
+def kept(app: ChatApp) -> list[str]:
+    return sorted(p.name for p in app.uploads.iterdir() if not p.name.startswith("."))
+
+
+def cited_titles(app: ChatApp, question: str) -> list[str]:
+    return [c["title"] for c in app.ask(question)["citations"]]
+
+
+@pytest.mark.slow
+def test_uploads_are_indexed_and_bad_files_explained(fresh: ChatApp, tmp_path: Path) -> None:
+    message = upload(
+        fresh,
+        tmp_path / "browser",
+        {
+            "tram.txt": GOOD,
+            "scan.txt": PNG,
+            "report.pdf": b"%PDF-1.7\n",
+            "empty.md": "  \n",
+            ".hidden name!.jsonl": '{"text": "ok text here about trams."}\nnot json\n',
+        },
+    )
     assert "2 added, 0 updated, 0 unchanged; the index holds 3 articles." in message
     assert "skipped scan.txt: binary file (contains NUL bytes), not text" in message
     assert "skipped report.pdf: unsupported file type '.pdf'" in message
     assert "skipped empty.md: empty file" in message
     assert "skipped hidden_name_.jsonl:2: invalid JSON" in message
-    assert "<b>3</b> articles" in status
-    kept = sorted(p.name for p in (tmp_path / "uploads").iterdir())
-    assert kept == ["hidden_name_.jsonl", "tram.txt"]  # wholly bad files are not kept
-    answer = app.ask("What did the Quillbrook council approve?")
-    assert answer["citations"][0]["title"] == "Quillbrook council approves a new tram line"
-    assert app.ask(AVDIIVKA)["covered"]  # the articles indexed before are still there
-    again, *_ = app.add_articles([str(drop / "tram.txt")], progress=lambda *a, **k: None)
+    assert "<b>3</b> articles" in fresh.status()
+    assert kept(fresh) == ["hidden_name_.jsonl", "tram.txt"]  # wholly bad files are not kept
+    assert cited_titles(fresh, QUILLBROOK)[0] == "Quillbrook council approves a new tram line"
+    assert fresh.ask(AVDIIVKA)["covered"]  # the articles indexed before are still there
+    again = upload(fresh, tmp_path / "again", {"tram.txt": GOOD})
     assert "0 added, 0 updated, 2 unchanged" in again
-    nothing, *_ = app.add_articles(None, progress=lambda *a, **k: None)
+    assert "tram.txt: replaced the earlier file of that name (its articles unchanged)" in again
+    nothing, *_ = fresh.add_articles(None, progress=NO_PROGRESS)
     assert "Choose one or more files" in nothing
+
+
+@pytest.mark.slow
+def test_a_failed_upload_never_replaces_an_earlier_one_nor_poisons_the_next(
+    fresh: ChatApp, tmp_path: Path
+) -> None:
+    upload(fresh, tmp_path / "first", {"tram.txt": GOOD})
+    # The same name, a file nothing can be read from: the earlier file and article stay.
+    message = upload(fresh, tmp_path / "bad", {"tram.txt": PNG})
+    assert "tram.txt: the earlier file of that name was kept, as the new one could not" in message
+    assert "skipped tram.txt: binary file" in message and "Nothing was added" in message
+    assert (fresh.uploads / "tram.txt").read_text() == GOOD
+    # The same name, readable, but the build takes nothing from it (a copy of another article).
+    sample_copy = next(SAMPLE.iterdir()).read_text()
+    message = upload(fresh, tmp_path / "copy", {"tram.txt": sample_copy})
+    assert "tram.txt: the earlier file of that name was kept" in message
+    assert "skipped tram.txt: duplicate of article" in message
+    assert (fresh.uploads / "tram.txt").read_text() == GOOD
+    assert "Quillbrook council approves a new tram line" in cited_titles(fresh, QUILLBROOK)
+    # A new version replaces the earlier one, and says so.
+    message = upload(fresh, tmp_path / "better", {"tram.txt": BETTER})
+    assert "0 added, 1 updated" in message
+    assert 'tram.txt: replaced its 1 earlier article ("Quillbrook council approves' in message
+    assert sorted(p.name for p in fresh.uploads.iterdir()) == ["tram.txt"]
+
+
+def test_when_the_build_fails_the_upload_folder_is_left_as_it_was(
+    tmp_path: Path, embedder: object
+) -> None:
+    index_dir, uploads = tmp_path / "index", tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "tram.txt").write_text(GOOD)
+    rebuild([uploads], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "tram.txt").write_text(BETTER)
+    (tmp_path / "new" / "other.md").write_text(GOOD.replace("tram", "bus"))
+    files = [str(p) for p in (tmp_path / "new").iterdir()]
+    # A real build that refuses the index (another embedding model) fails before writing.
+    build = partial(rebuild, model="another-model", embedder=embedder, progress=False)
+    outcome = index_upload(stage(files, uploads), uploads, index_dir, build)
+    assert outcome.report is None and "rebuild it with `assistant index --full`" in outcome.error
+    assert sorted(p.name for p in uploads.iterdir()) == ["tram.txt"]
+    assert (uploads / "tram.txt").read_text() == GOOD and outcome.kept == ("tram.txt",)
+    good = partial(rebuild, embedder=embedder, progress=False)
+    outcome = index_upload(stage(files, uploads), uploads, index_dir, good)  # the next one works
+    assert outcome.report is not None and outcome.report.added == 1
+    assert outcome.report.updated == 1 and outcome.replaced == ("tram.txt",)
 
 
 # --- the API and many sessions ---------------------------------------------------------------
@@ -264,6 +411,30 @@ def test_api_returns_the_answer_as_data(served: str) -> None:
     assert any("50,000 troops" in c["text"] for c in follow["citations"])
     with pytest.raises(Exception, match="the question is empty"):
         client.predict("  ", api_name="/ask")
+
+
+@pytest.mark.slow
+def test_a_3mb_history_is_accepted_cut_and_answered_fast(served: str) -> None:
+    client = Client(served, verbose=False)
+    client.predict(TROOPS, api_name="/ask")  # warm
+    started = time.perf_counter()
+    plain = client.predict(TROOPS, [{"role": "user", "content": AVDIIVKA}], api_name="/ask")
+    normal = time.perf_counter() - started
+    huge = [
+        {"role": role, "content": f"{AVDIIVKA} " + "x" * 150_000}
+        for role in ("user", "assistant") * 10
+    ]  # 20 turns of 150 KB: 3 MB
+    assert len(str(huge)) > 3_000_000
+    assert all(len(t.content) <= TURN_CHARS for t in Question.ask(TROOPS, huge).history)
+    assert len(Question.ask(TROOPS, huge).history) == HISTORY_TURNS
+    started = time.perf_counter()
+    answer = client.predict(TROOPS, huge, api_name="/ask")
+    took = time.perf_counter() - started
+    assert answer["covered"] and answer["citations"]
+    assert [c["text"] for c in answer["citations"]][:1] == [c["text"] for c in plain["citations"]][
+        :1
+    ]
+    assert took < max(3 * normal, normal + 2.0), (took, normal)
 
 
 QUESTIONS = {
@@ -302,18 +473,66 @@ def test_eight_simultaneous_chats_keep_their_own_conversations(served: str) -> N
     assert not errors, errors
     assert results.keys() == QUESTIONS.keys()
     for question, (transcript, answer) in results.items():
-        assert bubbles(transcript) == [ui_html.esc(question), "Tell me more about that."]
+        assert bubbles(transcript) == [render.esc(question), "Tell me more about that."]
         assert transcript.count('class="na-sources"') == 2, question  # both answers cite
         assert QUESTIONS[question] in " ".join(c["text"] for c in answer["citations"]), question
 
 
-# --- `assistant serve` -----------------------------------------------------------------------
+# --- logins ----------------------------------------------------------------------------------
 def test_auth_setting() -> None:
     assert parse_auth(None) is None and parse_auth("") is None
     assert parse_auth("reporter:a:b") == ("reporter", "a:b")
     for bad in ("reporter", ":secret", "reporter:"):
         with pytest.raises(ValueError, match="user:password"):
             parse_auth(bad)
+
+
+def test_failed_logins_wait_longer_and_longer() -> None:
+    login = Login("reporter", "s3cret")
+
+    async def attempts() -> list[tuple[bool, float]]:
+        timed = []
+        for user, password in [("reporter", "guess")] * 5 + [("reporter", "s3cret")] * 2:
+            started = time.perf_counter()
+            timed.append((await login.attempt(user, password), time.perf_counter() - started))
+        return timed
+
+    timed = asyncio.run(attempts())
+    assert [ok for ok, _ in timed] == [False] * 5 + [True, True]
+    waits = [took for _, took in timed]
+    assert max(waits[:3]) < 0.2  # three typing mistakes cost nothing
+    assert FIRST_DELAY <= waits[3] < 2 * FIRST_DELAY
+    assert 2 * FIRST_DELAY <= waits[4] < 4 * FIRST_DELAY
+    assert waits[5] >= 4 * FIRST_DELAY  # even the right password waits its turn
+    assert waits[6] < 0.2  # and then the count starts again
+
+
+@pytest.mark.slow
+def test_parallel_wrong_logins_queue_behind_each_other(
+    sample_index: Path, assistant: Assistant
+) -> None:
+    demo = build_app(settings_for(sample_index), assistant)
+    url = launch(demo, port=free_port(), auth=("reporter", "s3cret"), block=False)
+    try:
+
+        def wrong(password: str) -> int:
+            form = {"username": "reporter", "password": password}
+            return httpx.post(f"{url}login", data=form, timeout=60).status_code
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(6) as pool:
+            codes = list(pool.map(wrong, [f"guess{i}" for i in range(6)]))
+        took = time.perf_counter() - started
+        assert codes == [400] * 6
+        assert took >= FIRST_DELAY * (1 + 2 + 4), took  # the 4th, 5th and 6th waited in turn
+        assert (
+            httpx.post(
+                f"{url}login", data={"username": "reporter", "password": "s3cret"}, timeout=60
+            ).status_code
+            == 200
+        )
+    finally:
+        demo.close()
 
 
 @pytest.mark.slow

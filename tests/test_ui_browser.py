@@ -12,8 +12,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from assistant.chain import Assistant
+from assistant.config import Settings
 from assistant.ui import build_app, launch
 from index.build import rebuild
+from tests.test_ui import UNSUPPORTED, Citing
 
 pytestmark = [
     pytest.mark.browser,
@@ -94,10 +97,14 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-def serve(tmp: Path, sources: list[Path], embedder: object) -> Iterator[str]:
+def serve(
+    tmp: Path, sources: list[Path], embedder: Any, llm: Any = None, spec: str = ""
+) -> Iterator[str]:
+    """The app over an index of `sources` in `tmp` (uploads go to tmp/uploads)."""
     index_dir = tmp / "index"
-    rebuild(sources, index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
-    demo = build_app(index_dir, uploads=tmp / "uploads")
+    rebuild(sources, index_dir, embedder=embedder, progress=False)
+    settings = Settings.from_env(index_dir=index_dir, llm=spec)
+    demo = build_app(settings, Assistant(index_dir, embedder, llm))
     yield launch(demo, port=free_port(), block=False)
     demo.close()
 
@@ -149,6 +156,17 @@ def tab(chromium: Any, app_url: str) -> Iterator[Tab]:
     yield from open_tab(chromium, app_url)
 
 
+# Counts the clickable markers of the draft each time the transcript changes.
+RECORD_DRAFTS = """() => {
+  window.__drafts = [];
+  const transcript = document.querySelector('#na-transcript');
+  new MutationObserver(() => {
+    const draft = transcript.querySelector('.na-draft');
+    if (draft) window.__drafts.push(draft.querySelectorAll('button.na-cite').length);
+  }).observe(transcript, {childList: true, subtree: true, characterData: true});
+}"""
+
+
 def ask(page: Any, question: str) -> Any:
     """Ask in the chat box and wait for the whole answer; its message element."""
     before = page.locator(ANSWERS).count()
@@ -185,9 +203,12 @@ def test_question_gets_a_cited_answer_and_the_reader_shows_the_sentence(tab: Tab
     status = page.inner_text("#na-status")
     assert "2 articles" in status and "sentences" in status and "LLM: extractive" in status
     before = page.locator(ANSWERS).count()
+    page.evaluate(RECORD_DRAFTS)
     page.click(f"#na-examples .na-chip:text('{AVDIIVKA}')")  # an example drawn from the index
     page.wait_for_function(f"n => document.querySelectorAll('{ANSWERS}').length > n", arg=before)
     answer = page.locator(ANSWERS).last
+    drafts = page.evaluate("() => window.__drafts")  # clickable markers of each draft shown
+    assert any(n >= 1 for n in drafts), drafts  # the answer streamed, markers live in drafts
     markers = answer.locator(".na-answer button.na-cite")
     assert markers.count() >= 2
     sources = answer.locator(".na-source").inner_text()
@@ -276,3 +297,43 @@ def test_upload_indexes_the_good_file_and_explains_the_bad_one(
         answer = ask(page, "What did the Quillbrook council approve?")
         assert "Quillbrook council approves a new tram line" in answer.inner_text()
         assert answer.locator(".na-answer button.na-cite").count() >= 1
+
+
+WRITTEN = "Russia has massed some 50,000 troops on the Avdiivka front."
+
+
+@pytest.fixture()
+def written_url(tmp_path: Path, embedder: object) -> Iterator[str]:
+    """An app whose answers a scripted chat model writes, slowly enough to click a draft."""
+    claims = [(WRITTEN, "Russia has placed about 50,000"), (UNSUPPORTED, "")]
+    llm = Citing(claims=claims, sleep=0.05)
+    yield from serve(tmp_path, [SAMPLE], embedder, llm, "fake:scripted")
+
+
+def test_a_written_answer_streams_with_live_markers_then_the_checked_one_replaces_it(
+    chromium: Any, written_url: str
+) -> None:
+    for tab in open_tab(chromium, written_url):
+        page = tab.page
+        assert "LLM: fake:scripted" in page.inner_text("#na-status")
+        page.fill("#na-question textarea", AVDIIVKA)
+        page.press("#na-question textarea", "Enter")
+        # The model's own words, with their marker, while the rest is still being written.
+        draft = page.locator("#na-transcript .na-draft").filter(has_text="massed some")
+        marker = draft.locator(".na-answer button.na-cite").first
+        marker.wait_for()
+        assert "bread" not in draft.inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "draft.png"))
+        sentence = open_marker(page, marker)
+        assert sentence.startswith("Russia has placed about 50,000 troops on the Avdiivka front")
+        page.wait_for_selector(f"{ANSWERS} .na-revisions")  # checked: replaces the draft
+        answer = page.locator(ANSWERS).last
+        assert page.locator("#na-transcript .na-draft").count() == 0
+        assert WRITTEN[:-1] in answer.locator(".na-answer").inner_text()
+        assert "bread" not in answer.locator(".na-answer").inner_text()
+        note = answer.locator(".na-revisions summary").inner_text()
+        assert note == "1 sentence removed: not supported by the sources"
+        assert open_marker(page, answer.locator(".na-answer button.na-cite").first) == sentence
+        page.wait_for_timeout(700)
+        page.screenshot(path=str(ARTIFACTS / "written.png"))

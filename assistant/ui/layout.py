@@ -1,17 +1,21 @@
-"""Gradio Blocks over the assistant: streaming cited chat, reader panel, filters and uploads."""
+"""The page (Gradio Blocks): the chat beside the reader; filters and uploads in the sidebar."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from assistant import ui_assets, ui_html
-from assistant.ui_chat import ChatApp
+from assistant.chain import Assistant
+from assistant.config import Settings
+from assistant.ui import reader, render
+from assistant.ui.handlers import ChatApp
+from assistant.ui.login import Login
+from assistant.ui.theme import static, theme
+from assistant.ui.worker import Worker
 
-__all__ = ["ChatApp", "build_app", "launch", "parse_auth"]
+ANSWERS_AT_ONCE = 4  # answers written at the same time; more wait in Gradio's queue
 
 
 def _pick(event: gr.EventData) -> str:
@@ -22,8 +26,8 @@ def _sidebar() -> tuple[Any, ...]:
     """Date and source filters; the upload box: (since, until, sources, files, add, added)."""
     with gr.Sidebar(label="Filters and articles", open=True, width=290, elem_id="na-side"):
         gr.HTML('<div class="na-side-title">Filters</div>')
-        since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", max_lines=1)
-        until = gr.Textbox(label="To", placeholder="YYYY-MM-DD", max_lines=1)
+        since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", max_lines=1)
+        until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", max_lines=1)
         sources = gr.Dropdown(label="Sources", multiselect=True, info="Empty: all sources")
         gr.HTML(
             '<div class="na-side-title">Add articles</div>'
@@ -42,9 +46,9 @@ def _chat_and_reader() -> tuple[Any, ...]:
     with gr.Row(elem_id="na-main", equal_height=False):
         with gr.Column(scale=6, min_width=420, elem_id="na-chat-col"):
             transcript = gr.HTML(
-                ui_html.transcript([]), elem_id="na-transcript", js_on_load=ui_assets.TRANSCRIPT_JS
+                render.transcript([]), elem_id="na-transcript", js_on_load=static("transcript.js")
             )
-            examples = gr.HTML(elem_id="na-examples", js_on_load=ui_assets.EXAMPLES_JS)
+            examples = gr.HTML(elem_id="na-examples", js_on_load=static("examples.js"))
             with gr.Row(elem_id="na-composer"):
                 question = gr.Textbox(
                     show_label=False,
@@ -58,69 +62,76 @@ def _chat_and_reader() -> tuple[Any, ...]:
                 )
                 ask = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="na-ask")
         with gr.Column(scale=5, min_width=360, elem_id="na-reader-col"):
-            reader = gr.HTML(
-                ui_html.reader_placeholder(), elem_id="na-reader", js_on_load=ui_assets.READER_JS
+            panel = gr.HTML(
+                reader.placeholder(), elem_id="na-reader", js_on_load=static("reader.js")
             )
-    return transcript, examples, question, ask, reader
+    return transcript, examples, question, ask, panel
+
+
+def _header(app: ChatApp) -> tuple[Any, Any]:
+    """Brand, status line and the new-chat button: (status, new)."""
+    with gr.Row(elem_id="na-header"):
+        gr.HTML(
+            '<div class="na-brand"><span class="na-logo">❝</span>News Assistant'
+            "<small>Answers quote the exact sentences of your articles</small></div>",
+            elem_id="na-brand",
+        )
+        status = gr.HTML(app.status(), elem_id="na-status")
+        new = gr.Button("New chat", size="md", elem_id="na-new", scale=0, min_width=110)
+    return status, new
 
 
 def build_app(
-    index_dir: Path | None = None, llm: str | None = None, uploads: Path | None = None
+    settings: Settings, assistant: Assistant | None = None, worker: Worker | None = None
 ) -> gr.Blocks:
-    """The page: chat and reader side by side; filters and uploads in the sidebar."""
-    app = ChatApp(index_dir, llm, uploads)
+    """The page over `settings` (its index, model and uploads folder beside the index).
+
+    `assistant` and `worker` default to the cached Assistant and the process's index worker.
+    """
+    app = ChatApp(settings, assistant, worker)
     with gr.Blocks(title="News Assistant", analytics_enabled=False, fill_width=True) as demo:
-        turns = gr.State([])  # this session's conversation
-        with gr.Row(elem_id="na-header"):
-            gr.HTML(
-                '<div class="na-brand"><span class="na-logo">❝</span>News Assistant'
-                "<small>Answers quote the exact sentences of your articles</small></div>",
-                elem_id="na-brand",
-            )
-            status = gr.HTML(app.status(), elem_id="na-status")
-            new = gr.Button("New chat", size="md", elem_id="na-new", scale=0, min_width=110)
+        conversation = gr.State([])  # this session's exchanges, each with its Answer
+        status, new = _header(app)
         since, until, sources, files, add, added = _sidebar()
-        transcript, examples, question, ask, reader = _chat_and_reader()
-        chat_io: dict[str, Any] = {
+        transcript, examples, question, ask, panel = _chat_and_reader()
+        chat: dict[str, Any] = {
             "fn": app.chat,
-            "inputs": [question, turns, since, until, sources],
-            "outputs": [transcript, turns, question],
+            "inputs": [question, conversation, since, until, sources],
+            "outputs": [transcript, conversation, question],
             "show_progress": "hidden",
             "concurrency_id": "answer",
-            "concurrency_limit": 4,
+            "concurrency_limit": ANSWERS_AT_ONCE,
         }
-        question.submit(api_name="chat", api_visibility="undocumented", **chat_io)
-        ask.click(api_visibility="private", **chat_io)
+        question.submit(api_name="chat", api_visibility="undocumented", **chat)
+        ask.click(api_visibility="private", **chat)
         examples.click(_pick, None, question, api_visibility="private", queue=False).then(
-            api_visibility="private", **chat_io
+            api_visibility="private", **chat
         )
         transcript.click(
-            app.open_citation, [turns], reader, api_visibility="private", show_progress="hidden"
+            app.open_citation,
+            [conversation],
+            panel,
+            api_visibility="private",
+            show_progress="hidden",
         )
         new.click(
-            app.new_chat, None, [transcript, turns, question, reader], api_visibility="private"
+            app.new_chat,
+            None,
+            [transcript, conversation, question, panel],
+            api_visibility="private",
         )
         add.click(
             app.add_articles,
             [files],
             [added, status, sources, examples],
-            api_visibility="private",
+            api_name="upload",
+            api_visibility="undocumented",
             show_progress_on=added,
             concurrency_limit=1,
         ).then(lambda: None, None, files, api_visibility="private")
         demo.load(app.refresh, None, [status, sources, examples], api_visibility="private")
-        gr.api(app.ask, api_name="ask", concurrency_id="answer", concurrency_limit=4)
+        gr.api(app.ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWERS_AT_ONCE)
     return demo
-
-
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    """ASSISTANT_AUTH's 'user:password' as Gradio wants it (None when unset)."""
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise ValueError("ASSISTANT_AUTH must look like user:password")
-    return user, password
 
 
 def launch(
@@ -130,16 +141,19 @@ def launch(
     auth: tuple[str, str] | None = None,
     block: bool = True,
 ) -> str:
-    """Serve the page offline (system fonts, no analytics); returns its local URL."""
+    """Serve the page offline (system fonts, no analytics); returns its local URL.
+
+    With `auth` (user, password) a login is asked for, and failed logins are slowed down.
+    """
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     demo.queue(default_concurrency_limit=1)
     _, url, _ = demo.launch(
         server_name=host,
         server_port=port,
-        auth=auth,
+        auth=Login(*auth).attempt if auth else None,  # type: ignore[arg-type]  # awaited
         prevent_thread_lock=not block,
-        theme=ui_assets.theme(),
-        css=ui_assets.CSS,
+        theme=theme(),
+        css=static("style.css"),
         footer_links=["api", "settings"],
         max_file_size="50mb",
         auth_message="Sign in to News Assistant" if auth else None,
