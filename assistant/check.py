@@ -19,8 +19,7 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 from langchain_core.embeddings import Embeddings
 
-from assistant.citations import MARKER, MARKERS, Citation, renumber
-from index.sentences import split_sentences
+from assistant.citations import Citation, marked_sentences, renumber
 
 SUPPORT = 0.55  # cosine between an answer sentence and a source that states it (chosen on dev)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -101,18 +100,17 @@ def check(
     Markers that point to no source are ignored. Kept sentences are renumbered 1..m in order of
     first use.
     """
-    pieces = [draft[s.start : s.end] for s in split_sentences(draft)]
-    pieces = [p for p in pieces if _strip_markers(p)]
-    if not pieces or not sources:
+    marked = marked_sentences(draft)
+    if not marked or not sources:
         return Checked("", (), (), ())
-    claims = [_strip_markers(p) for p in pieces]
+    claims = [claim for claim, _ in marked]
     vectors = np.array(embedder.embed_documents(claims + [s.text for s in sources]))
     similarity = vectors[: len(claims)] @ vectors[len(claims) :].T
     context_text = " ".join(s.text for s in sources)
     kept: list[tuple[str, list[int]]] = []
     recited, dropped = [], []
-    for claim, piece, row in zip(claims, pieces, similarity, strict=True):
-        cited = [int(m) - 1 for m in MARKER.findall(piece) if 0 < int(m) <= len(sources)]
+    for (claim, numbers), row in zip(marked, similarity, strict=True):
+        cited = [n - 1 for n in numbers if 0 < n <= len(sources)]
         used, why = _supporting(
             claim, list(dict.fromkeys(cited)), sources, row >= support, row, context_text
         )
@@ -167,5 +165,12 @@ def _listed(names: set[str]) -> str:
     return ", ".join(f"“{n}”" for n in shown) + (" are" if len(shown) > 1 else " is")
 
 
-def _strip_markers(piece: str) -> str:
-    return MARKERS.sub(" ", piece).replace(" .", ".").strip()
+def unsupported(text: str, citations: Sequence[Citation]) -> int:
+    """Sentences of a checked answer that state a fact absent from the sentences they cite."""
+    by_n = {c.n: c.text for c in citations}
+    context = " ".join(by_n.values())
+    count = 0
+    for claim, numbers in marked_sentences(text):
+        cited = " ".join(by_n.get(n, "") for n in numbers)
+        count += bool(missing(facts(claim, context), cited))
+    return count

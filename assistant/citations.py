@@ -56,3 +56,27 @@ def neutralise(text: str) -> str:
 def renumber(cited: Citation, n: int) -> Citation:
     """The same sentence under another marker number."""
     return replace(cited, n=n)
+
+
+def strip_markers(piece: str) -> str:
+    """A sentence without its markers."""
+    return MARKERS.sub(" ", piece).replace(" .", ".").strip()
+
+
+def marked_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """The sentences of an answer, each with the marker numbers it carries.
+
+    Markers standing alone after a sentence ("... front. [2]") belong to that sentence.
+    """
+    from index.sentences import split_sentences  # pysbd: only when an answer is parsed
+
+    marked: list[tuple[str, list[int]]] = []
+    for span in split_sentences(text):
+        piece = text[span.start : span.end]
+        numbers = [int(m) for m in MARKER.findall(piece)]
+        claim = strip_markers(piece)
+        if claim:
+            marked.append((claim, numbers))
+        elif marked:
+            marked[-1][1].extend(numbers)
+    return marked

@@ -164,7 +164,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         assistant = get_assistant(settings)
-        print(report(run(assistant, args.questions)))
+        print(report(run(assistant, args.questions), assistant.context_chars))
     except (ValueError, LLMUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.answer import Answer
 from assistant.chain import Assistant
-from assistant.citations import Citation
+from assistant.check import unsupported
+from assistant.citations import Citation, marked_sentences
 from assistant.question import Question
+from assistant.retrieve import CONTEXT_CHARS
 
 SPECIFIC = 20  # a gold answer found in more articles than this is easy to hit by chance
 
@@ -25,9 +28,22 @@ class Outcome:
     specific: bool
     in_context: bool
     in_citations: bool
+    in_text: bool
     covered: bool
     bad_offsets: int
     seconds: float
+    written: Written | None = None  # how the check treated a model's answer
+
+
+@dataclass(frozen=True)
+class Written:
+    """What the check did to one written answer."""
+
+    kept: int  # sentences kept (re-cited ones included)
+    recited: int
+    dropped: int
+    unsupported: int  # kept sentences with a number or name absent from their citations
+    fell_back: bool  # the quoted answer was given instead
 
 
 def read_questions(path: Path) -> Iterator[dict[str, object]]:
@@ -62,21 +78,31 @@ def run(assistant: Assistant, path: Path) -> list[Outcome]:
         seconds = time.perf_counter() - started
         context = " ".join(c.text for c in found.context).lower()
         cited = " ".join(c.text for c in result.citations).lower()
-        bad = sum(not _reproduced(assistant, c) for c in result.citations)
-        specific = is_specific(record)
         outcomes.append(
             Outcome(
                 str(record["question"]),
                 gold,
-                specific,
+                is_specific(record),
                 gold in context,
                 gold in cited,
+                gold in result.text.lower(),
                 result.covered,
-                bad,
+                sum(not _reproduced(assistant, c) for c in result.citations),
                 seconds,
+                written_stats(result) if assistant.llm is not None and result.covered else None,
             )
         )
     return outcomes
+
+
+def written_stats(result: Answer) -> Written:
+    """Kept, re-cited and dropped sentences of a written answer, and unsupported facts kept."""
+    recited = sum(r.action == "re-cited" for r in result.revisions)
+    dropped = sum(r.action == "dropped" for r in result.revisions)
+    if result.note:  # the quoted answer was given instead
+        return Written(0, 0, dropped, 0, fell_back=True)
+    kept = len(marked_sentences(result.text))
+    return Written(kept, recited, dropped, unsupported(result.text, result.citations), False)
 
 
 def _reproduced(assistant: Assistant, cited: Citation) -> bool:
@@ -85,7 +111,7 @@ def _reproduced(assistant: Assistant, cited: Citation) -> bool:
     return found is not None and found[0].text[cited.start : cited.end] == cited.text
 
 
-def report(outcomes: list[Outcome]) -> str:
+def report(outcomes: list[Outcome], context_chars: int = CONTEXT_CHARS) -> str:
     """The figures, on all questions and on the specific ones."""
     if not outcomes:
         return "no questions"
@@ -95,9 +121,9 @@ def report(outcomes: list[Outcome]) -> str:
             continue
         n = len(group)
         lines.append(
-            f"{label:9} n={n:4}  answer in context (4,000 chars): "
-            f"{sum(o.in_context for o in group) / n:.3f}  in cited sentences: "
-            f"{sum(o.in_citations for o in group) / n:.3f}  not covered: "
+            f"{label:9} n={n:4}  answer in context ({context_chars:,} chars): "
+            f"{_share(group, 'in_context')}  in cited sentences: {_share(group, 'in_citations')}  "
+            f"in the answer: {_share(group, 'in_text')}  not covered: "
             f"{sum(not o.covered for o in group) / n:.3f}"
         )
     times = sorted(o.seconds * 1000 for o in outcomes)
@@ -106,4 +132,17 @@ def report(outcomes: list[Outcome]) -> str:
         f"citations failing the offset check: {sum(o.bad_offsets for o in outcomes)}  "
         f"latency p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms"
     )
+    written = [o.written for o in outcomes if o.written is not None]
+    if written:
+        lines.append(
+            f"written answers: {len(written)}, quoted instead {sum(w.fell_back for w in written)}"
+            f"; sentences kept {sum(w.kept for w in written)}, re-cited "
+            f"{sum(w.recited for w in written)}, dropped {sum(w.dropped for w in written)}; "
+            f"kept with a number or name absent from their citations: "
+            f"{sum(w.unsupported for w in written)}"
+        )
     return "\n".join(lines)
+
+
+def _share(group: list[Outcome], field: str) -> str:
+    return f"{sum(getattr(o, field) for o in group) / len(group):.3f}"

@@ -83,3 +83,14 @@ def test_markers_out_of_range_are_ignored(embedder: object) -> None:
     checked = check(draft, sources(), embedder)  # type: ignore[arg-type]
     assert "[1000]" not in checked.text and checked.text.endswith("[1]")
     assert [c.text for c in checked.citations] == [SOURCES[1]]
+
+
+def test_markers_after_the_full_stop_belong_to_their_sentence() -> None:
+    from assistant.citations import marked_sentences
+
+    text = "Russia launched 26 missiles. [2] Sall postponed the vote [1][3]. No marker here."
+    assert marked_sentences(text) == [
+        ("Russia launched 26 missiles.", [2]),
+        ("Sall postponed the vote.", [1, 3]),
+        ("No marker here.", []),
+    ]

@@ -154,3 +154,26 @@ def test_llm_spec_errors_are_clear() -> None:
         load_chat_model(Settings(llm="gpt4"))
     with pytest.raises(LLMUnavailable, match="nosuchprovider"):
         load_chat_model(Settings(llm="nosuchprovider:model"))
+
+
+def test_eval_reports_what_the_check_did_to_written_answers(
+    sample_index: Path, embedder: object, tmp_path: Path
+) -> None:
+    from assistant.evaluate import report, run
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"question": "How many troops does Russia have near Avdiivka?", "answer": "50,000"}\n'
+    )
+    reply = (
+        "Russia has placed about 50,000 troops on the Avdiivka front. "
+        "The Eiffel Tower was painted green by a famous chef."
+    )
+    llm = FakeListChatModel(responses=[reply])
+    assistant = Assistant(sample_index, embedder, llm)  # type: ignore[arg-type]
+    outcomes = run(assistant, questions)
+    assert outcomes[0].in_text and outcomes[0].in_citations
+    printed = report(outcomes, assistant.context_chars)
+    assert "answer in context (2,000 chars): 1.000" in printed
+    assert "written answers: 1, quoted instead 0; sentences kept 1, re-cited 1, dropped 1" in printed
+    assert "kept with a number or name absent from their citations: 0" in printed
