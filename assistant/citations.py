@@ -73,10 +73,11 @@ def marked_sentences(text: str) -> list[tuple[str, list[int]]]:
     marked: list[tuple[str, list[int]]] = []
     for span in split_sentences(text):
         piece = text[span.start : span.end]
-        numbers = [int(m) for m in MARKER.findall(piece)]
+        lead = MARKERS.match(piece)
+        if lead and marked:  # the splitter put the previous sentence's markers here
+            marked[-1][1].extend(int(m) for m in MARKER.findall(lead.group()))
+            piece = piece[lead.end() :]
         claim = strip_markers(piece)
         if claim:
-            marked.append((claim, numbers))
-        elif marked:
-            marked[-1][1].extend(numbers)
+            marked.append((claim, [int(m) for m in MARKER.findall(piece)]))
     return marked
