@@ -18,13 +18,21 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# The tests also run local models: llama-cpp-python builds from source, portably (a build for
+# the native CPU crashed at the first token on a CPU with AMX).
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+$(VENV)/.local: pyproject.toml $(VENV)/.installed
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q -e '.[dev,local]'
+	touch $@
+
 index: $(VENV)/.installed
 	$(BIN)/assistant index data/articles
 
 run: index
 	$(BIN)/assistant serve
 
-test: $(VENV)/.installed
+test: $(VENV)/.local
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy assistant index

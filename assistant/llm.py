@@ -1,42 +1,226 @@
-"""A "provider:model" string -> a LangChain chat model, or None for the extractive answerer."""
+"""A "provider:model" string -> a LangChain chat model, or None for the extractive answerer.
+
+`llamacpp:/path/model.gguf` runs a local GGUF in this process (`pip install
+'news-assistant[local]'`); `openai:MODEL` talks to OpenAI or, with `llm_base_url`, to any
+OpenAI-compatible server (llama.cpp's, Ollama's, vLLM's); any other provider goes through
+LangChain's `init_chat_model`. Models built here raise `LLMCallFailed` (or its `LLMTimeout`)
+while answering, so a caller catches one type and falls back to the extractive answer.
+"""
 
 from __future__ import annotations
 
-import os
-from functools import cache
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+
+from assistant.config import Settings
 
 EXTRACTIVE = ("", "extractive", "none")
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection: a server that is up accepts at once
 
 
 class LLMUnavailable(RuntimeError):
-    """The chat model named cannot be loaded here; the message says why."""
+    """The chat model named cannot be loaded or used here; the message says why."""
 
 
-@cache
-def load_chat_model(spec: str, base_url: str | None = None) -> BaseChatModel | None:
-    """`ollama:qwen2.5:7b`, `openai:gpt-4o-mini` (any OpenAI-compatible server with base_url)."""
-    spec = spec.strip()
-    if spec.lower() in EXTRACTIVE:
+class LLMCallFailed(LLMUnavailable):
+    """A loaded model failed while answering (server down, prompt too long ...)."""
+
+
+class LLMTimeout(LLMCallFailed):
+    """A model call ran past `llm_timeout`; generation was stopped."""
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """The `llm*` fields of `Settings`: what a chat model is built from (and cached by)."""
+
+    spec: str
+    base_url: str = ""
+    context: int = 4096
+    threads: int = 1
+    max_tokens: int = 256
+    temperature: float = 0.0
+    timeout: float = 120.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelOptions:
+        return cls(
+            spec=settings.llm.strip(),
+            base_url=settings.llm_base_url.strip(),
+            context=settings.llm_context,
+            threads=settings.llm_threads,
+            max_tokens=settings.llm_max_tokens,
+            temperature=settings.llm_temperature,
+            timeout=settings.llm_timeout,
+        )
+
+    def check(self) -> None:
+        """A clear error for a setting no model can work with."""
+        bounds = [
+            ("context", self.context >= 64, "at least 64 (tokens)"),
+            ("threads", self.threads >= 1, "at least 1"),
+            ("max_tokens", self.max_tokens >= 1, "at least 1 (tokens)"),
+            ("temperature", 0.0 <= self.temperature <= 2.0, "between 0 and 2"),
+            ("timeout", self.timeout > 0, "more than 0 (seconds)"),
+        ]
+        for name, ok, wanted in bounds:
+            if not ok:
+                value = getattr(self, name)
+                raise LLMUnavailable(f"ASSISTANT_LLM_{name.upper()} must be {wanted}, not {value}")
+
+
+def load_chat_model(settings: Settings) -> BaseChatModel | None:
+    """The chat model `settings.llm` names, built once per process; None for extractive."""
+    if settings.llm.strip().lower() in EXTRACTIVE:
         return None
-    provider, sep, model = spec.partition(":")
-    if not sep or not model:
-        raise LLMUnavailable(f"--llm wants 'provider:model' (e.g. ollama:qwen2.5:7b), not {spec!r}")
-    from langchain.chat_models import init_chat_model
-
-    kwargs: dict[str, object] = {"temperature": 0}
-    base_url = base_url or os.environ.get("ASSISTANT_LLM_BASE_URL")
-    if base_url:
-        kwargs["base_url"] = base_url
-    try:
-        return init_chat_model(model, model_provider=provider, **kwargs)  # type: ignore[call-overload]
-    except ImportError as error:
-        raise LLMUnavailable(f"{spec}: {error}") from error
-    except ValueError as error:
-        raise LLMUnavailable(f"{spec}: {error}") from error
+    return _load(ModelOptions.from_settings(settings))
 
 
 def describe(spec: str) -> str:
-    """How the answer is written, for status lines."""
-    return "extractive" if spec.strip().lower() in EXTRACTIVE else spec.strip()
+    """How the answer is written, for status lines (a GGUF is named by its file name)."""
+    spec = spec.strip()
+    if spec.lower() in EXTRACTIVE:
+        return "extractive"
+    provider, _, model = spec.partition(":")
+    return f"{provider}:{Path(model).name}" if provider == "llamacpp" else spec
+
+
+@lru_cache(maxsize=4)
+def _load(options: ModelOptions) -> BaseChatModel:
+    provider, sep, model = options.spec.partition(":")
+    if not sep or not model:
+        raise LLMUnavailable(
+            f"--llm wants 'provider:model' (e.g. llamacpp:/models/qwen.gguf, openai:gpt-4o-mini),"
+            f" not {options.spec!r}"
+        )
+    options.check()
+    if provider == "llamacpp":
+        from assistant.llm_local import load_gguf
+
+        return load_gguf(Path(model).expanduser(), options)
+    if provider == "openai":
+        return _openai(model, options)
+    return _other(provider, model, options)
+
+
+def _openai(model: str, options: ModelOptions) -> BaseChatModel:
+    """ChatOpenAI with a bounded wait, no retries and errors a caller can catch as one type."""
+    try:
+        import httpx
+        import openai
+        from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
+    except ImportError as error:
+        raise LLMUnavailable(f"{options.spec}: pip install langchain-openai ({error})") from error
+
+    class OpenAICompatibleChat(ChatOpenAI):
+        """ChatOpenAI whose errors are `LLMCallFailed` and whose streams stop at the deadline."""
+
+        def _get_request_payload(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            payload: dict[str, Any] = super()._get_request_payload(*args, **kwargs)
+            if options.base_url and "max_completion_tokens" in payload:
+                # OpenAI's new name; llama.cpp's and Ollama's servers read the old one.
+                payload["max_tokens"] = payload.pop("max_completion_tokens")
+            return payload
+
+        def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+            with _openai_errors(options):
+                return super()._generate(*args, **kwargs)
+
+        async def _agenerate(self, *args: Any, **kwargs: Any) -> ChatResult:
+            with _openai_errors(options):
+                return await super()._agenerate(*args, **kwargs)
+
+        def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+            deadline = time.monotonic() + options.timeout
+            with _openai_errors(options):
+                stream = super()._stream(*args, **kwargs)
+                try:
+                    for chunk in stream:
+                        yield chunk
+                        _check_deadline(deadline, options)
+                finally:
+                    close = getattr(stream, "close", None)
+                    if close is not None:  # past the deadline: stop reading the server's answer
+                        close()
+
+        async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+            deadline = time.monotonic() + options.timeout
+            with _openai_errors(options):
+                async for chunk in super()._astream(*args, **kwargs):
+                    yield chunk
+                    _check_deadline(deadline, options)
+
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "temperature": options.temperature,
+        "max_tokens": options.max_tokens,
+        "timeout": httpx.Timeout(options.timeout, connect=min(CONNECT_TIMEOUT, options.timeout)),
+        "max_retries": 0,  # a retry doubles the wait; the extractive answer is the fallback
+    }
+    if options.base_url:
+        kwargs["base_url"] = options.base_url
+    try:
+        return OpenAICompatibleChat(**kwargs)
+    except openai.OpenAIError as error:  # no OPENAI_API_KEY: a local server does not check it
+        if not options.base_url:
+            raise LLMUnavailable(f"{options.spec}: {error}") from error
+    return OpenAICompatibleChat(api_key=SecretStr("not-needed"), **kwargs)
+
+
+@contextlib.contextmanager
+def _openai_errors(options: ModelOptions) -> Iterator[None]:
+    """The openai client's errors as `LLMCallFailed`, saying which server and what to check."""
+    import openai
+
+    where = options.base_url or "the OpenAI API"
+    try:
+        yield
+    except openai.APITimeoutError as error:
+        raise LLMTimeout(
+            f"{options.spec}: {where} did not answer within {options.timeout:g} s"
+            " (ASSISTANT_LLM_TIMEOUT)"
+        ) from error
+    except openai.APIConnectionError as error:
+        raise LLMCallFailed(
+            f"{options.spec}: cannot reach {where} ({_root_cause(error)}); is the server running?"
+            " (ASSISTANT_LLM_BASE_URL)"
+        ) from error
+    except openai.APIError as error:
+        raise LLMCallFailed(f"{options.spec}: {where} answered: {error}") from error
+
+
+def _root_cause(error: BaseException) -> str:
+    """What went wrong at the bottom ("[Errno 111] Connection refused"), not "Connection error."."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return str(error) or type(error).__name__
+
+
+def _check_deadline(deadline: float, options: ModelOptions) -> None:
+    if time.monotonic() > deadline:
+        raise LLMTimeout(
+            f"{options.spec}: the answer took longer than {options.timeout:g} s and was stopped"
+            " (ASSISTANT_LLM_TIMEOUT)"
+        )
+
+
+def _other(provider: str, model: str, options: ModelOptions) -> BaseChatModel:
+    """Any other LangChain provider (ollama, anthropic ...): its own client and error types."""
+    from langchain.chat_models import init_chat_model
+
+    kwargs: dict[str, Any] = {"temperature": options.temperature}
+    if options.base_url:
+        kwargs["base_url"] = options.base_url
+    try:
+        return init_chat_model(model, model_provider=provider, **kwargs)
+    except (ImportError, ValueError) as error:
+        raise LLMUnavailable(f"{options.spec}: {error}") from error
