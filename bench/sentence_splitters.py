@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.shared import DEV_CORPUS as DEV
-from tests.test_sentences import HARD_CASES as TESTED_CASES
+from tests.shared import HARD_CASES as TESTED_CASES
 
 Splitter = Callable[[str], list[str]]
 

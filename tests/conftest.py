@@ -13,11 +13,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.shared import REPO, SAMPLE
+
 # The exported ONNX model is cached inside the venv.
 CACHE = REPO / ".venv" / "cache"
-SAMPLE = REPO / "data" / "articles"
-SHARED = REPO.parent / "shared"
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
 
 

@@ -11,3 +11,65 @@ DATA = REPO.parent / "shared" / "data"  # real 2024 news: read at run time, neve
 DEV = DATA / "dev"
 SCALE = DATA / "scale"
 DEV_CORPUS = DEV / "corpus.jsonl"
+
+# Sentences that trip splitters (abbreviations, initials, decimals, quotations, ellipses): the
+# unit tests hold index/sentences.py to them and bench/sentence_splitters.py compares splitters.
+HARD_CASES = [
+    (
+        "Stoltenberg expects the U.S. Congress to agree on a package. Funding ran out.",
+        ["Stoltenberg expects the U.S. Congress to agree on a package.", "Funding ran out."],
+    ),
+    (
+        "U.S. Congress passed the bill. The president signed it.",
+        ["U.S. Congress passed the bill.", "The president signed it."],
+    ),
+    (
+        "The deal was signed on Jan. 5, 2024. It takes effect in March.",
+        ["The deal was signed on Jan. 5, 2024.", "It takes effect in March."],
+    ),
+    (
+        "Prices rose in Jan. and fell in Feb. Analysts were surprised.",
+        ["Prices rose in Jan. and fell in Feb.", "Analysts were surprised."],
+    ),
+    (
+        "About 3.5 million people fled. Most went west.",
+        ["About 3.5 million people fled.", "Most went west."],
+    ),
+    ("Turnout was 62.5%. That was a record.", ["Turnout was 62.5%.", "That was a record."]),
+    (
+        "J.K. Rowling wrote the books. They sold well.",
+        ["J.K. Rowling wrote the books.", "They sold well."],
+    ),
+    ("George W. Bush spoke. He left.", ["George W. Bush spoke.", "He left."]),
+    (
+        "Dr. Smith met Mr. Jones at 5 p.m. on Friday. They talked.",
+        ["Dr. Smith met Mr. Jones at 5 p.m. on Friday.", "They talked."],
+    ),
+    ("The talks ended at 5 p.m. Officials left.", ["The talks ended at 5 p.m.", "Officials left."]),
+    (
+        "Sen. Chuck Schumer, D-N.Y., spoke on Tuesday. The bill passed.",
+        ["Sen. Chuck Schumer, D-N.Y., spoke on Tuesday.", "The bill passed."],
+    ),
+    (
+        'He said, "We will win. We have no choice." Then he left.',
+        ['He said, "We will win. We have no choice."', "Then he left."],
+    ),
+    (
+        "She said: “I don’t know. Maybe tomorrow.” The crowd cheered.",
+        ["She said: “I don’t know. Maybe tomorrow.”", "The crowd cheered."],
+    ),
+    (
+        "“We will not give up,” he said. “Never.”",
+        ["“We will not give up,” he said.", "“Never.”"],
+    ),
+    (
+        "He paused... and then he spoke again. Nobody listened.",
+        ["He paused... and then he spoke again.", "Nobody listened."],
+    ),
+    (
+        "Officials said … the talks had failed. Both sides left.",
+        ["Officials said … the talks had failed.", "Both sides left."],
+    ),
+    ("The vote was close... Nobody expected it.", ["The vote was close...", "Nobody expected it."]),
+    ("Is it over? Yes! It is.", ["Is it over?", "Yes!", "It is."]),
+]

@@ -18,9 +18,7 @@ from index.lexical import open_lexical
 from index.load import Article, load_file
 from index.sentences import split_sentences
 from index.store import IndexMismatch, IndexProblem, Store, open_index
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_ARTICLE = REPO / "data" / "articles" / "avdiivka-2024-02-16.txt"
+from tests.shared import SAMPLE_ARTICLE
 
 ARTICLES = {
     "harbour.txt": (

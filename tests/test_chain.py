@@ -11,9 +11,9 @@ import pytest
 from assistant.chain import Assistant
 from assistant.question import Filters, Question
 from index.build import rebuild
+from tests.shared import SAMPLE
 
 AVDIIVKA = "What happened in Avdiivka?"
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "articles"
 
 
 def add_article(folder: Path, i: int) -> None:

@@ -10,9 +10,7 @@ from index.chunk import ChunkSettings, chunk_article, embedding_text
 from index.load import Article, load_file
 from index.sentences import split_sentences
 from index.store import open_index
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_ARTICLE = REPO / "data" / "articles" / "avdiivka-2024-02-16.txt"
+from tests.shared import SAMPLE_ARTICLE
 
 
 def sample() -> Article:

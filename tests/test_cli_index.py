@@ -23,10 +23,9 @@ from assistant.cli import main
 from index.build import rebuild
 from index.load import Article, load
 from index.store import open_index, text_hash
+from tests.shared import DEV_CORPUS, REPO
 from tests.test_build import assert_consistent
 
-REPO = Path(__file__).resolve().parent.parent
-DEV_CORPUS = REPO.parent / "shared" / "data" / "dev" / "corpus.jsonl"
 PROGRESS_TEXT = (
     "reading articles",
     "splitting sentences",

@@ -13,9 +13,7 @@ import pytest
 
 from index import jsonl as jsonl_module
 from index.load import Article, Skipped, load, load_file
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_ARTICLE = REPO / "data" / "articles" / "avdiivka-2024-02-16.txt"
+from tests.shared import REPO, SAMPLE_ARTICLE
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head>

@@ -8,16 +8,12 @@ import re
 import signal
 from collections.abc import Iterator
 from itertools import islice
-from pathlib import Path
 
 import pytest
 
 from index.load import Article, load_file
 from index.sentences import MAX_SPAN, paragraphs, split_sentences
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_ARTICLE = REPO / "data" / "articles" / "avdiivka-2024-02-16.txt"
-DEV_CORPUS = REPO.parent / "shared" / "data" / "dev" / "corpus.jsonl"
+from tests.shared import DEV_CORPUS, HARD_CASES, SAMPLE_ARTICLE
 
 
 def texts(text: str) -> list[str]:
@@ -38,67 +34,6 @@ def assert_exact_offsets(text: str) -> None:
     # Nothing but white space is left out between and around the sentences.
     covered = "".join(text[s.start : s.end] for s in sentences)
     assert re.sub(r"\s", "", covered) == re.sub(r"\s", "", text)
-
-
-HARD_CASES = [
-    (
-        "Stoltenberg expects the U.S. Congress to agree on a package. Funding ran out.",
-        ["Stoltenberg expects the U.S. Congress to agree on a package.", "Funding ran out."],
-    ),
-    (
-        "U.S. Congress passed the bill. The president signed it.",
-        ["U.S. Congress passed the bill.", "The president signed it."],
-    ),
-    (
-        "The deal was signed on Jan. 5, 2024. It takes effect in March.",
-        ["The deal was signed on Jan. 5, 2024.", "It takes effect in March."],
-    ),
-    (
-        "Prices rose in Jan. and fell in Feb. Analysts were surprised.",
-        ["Prices rose in Jan. and fell in Feb.", "Analysts were surprised."],
-    ),
-    (
-        "About 3.5 million people fled. Most went west.",
-        ["About 3.5 million people fled.", "Most went west."],
-    ),
-    ("Turnout was 62.5%. That was a record.", ["Turnout was 62.5%.", "That was a record."]),
-    (
-        "J.K. Rowling wrote the books. They sold well.",
-        ["J.K. Rowling wrote the books.", "They sold well."],
-    ),
-    ("George W. Bush spoke. He left.", ["George W. Bush spoke.", "He left."]),
-    (
-        "Dr. Smith met Mr. Jones at 5 p.m. on Friday. They talked.",
-        ["Dr. Smith met Mr. Jones at 5 p.m. on Friday.", "They talked."],
-    ),
-    ("The talks ended at 5 p.m. Officials left.", ["The talks ended at 5 p.m.", "Officials left."]),
-    (
-        "Sen. Chuck Schumer, D-N.Y., spoke on Tuesday. The bill passed.",
-        ["Sen. Chuck Schumer, D-N.Y., spoke on Tuesday.", "The bill passed."],
-    ),
-    (
-        'He said, "We will win. We have no choice." Then he left.',
-        ['He said, "We will win. We have no choice."', "Then he left."],
-    ),
-    (
-        "She said: “I don’t know. Maybe tomorrow.” The crowd cheered.",
-        ["She said: “I don’t know. Maybe tomorrow.”", "The crowd cheered."],
-    ),
-    (
-        "“We will not give up,” he said. “Never.”",
-        ["“We will not give up,” he said.", "“Never.”"],
-    ),
-    (
-        "He paused... and then he spoke again. Nobody listened.",
-        ["He paused... and then he spoke again.", "Nobody listened."],
-    ),
-    (
-        "Officials said … the talks had failed. Both sides left.",
-        ["Officials said … the talks had failed.", "Both sides left."],
-    ),
-    ("The vote was close... Nobody expected it.", ["The vote was close...", "Nobody expected it."]),
-    ("Is it over? Yes! It is.", ["Is it over?", "Yes!", "It is."]),
-]
 
 
 @pytest.mark.parametrize(("text", "expected"), HARD_CASES, ids=[c[0][:30] for c in HARD_CASES])
