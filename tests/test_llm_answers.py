@@ -175,5 +175,7 @@ def test_eval_reports_what_the_check_did_to_written_answers(
     assert outcomes[0].in_text and outcomes[0].in_citations
     printed = report(outcomes, assistant.context_chars)
     assert "answer in context (2,000 chars): 1.000" in printed
-    assert "written answers: 1, quoted instead 0; sentences kept 1, re-cited 1, dropped 1" in printed
+    assert (
+        "written answers: 1, quoted instead 0; sentences kept 1, re-cited 1, dropped 1" in printed
+    )
     assert "kept with a number or name absent from their citations: 0" in printed
