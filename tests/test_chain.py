@@ -31,15 +31,23 @@ def articles(tmp_path: Path) -> Path:
     return folder
 
 
-def test_a_held_searcher_keeps_working_after_a_rebuild(
-    articles: Path, tmp_path: Path, embedder: object
-) -> None:
-    index_dir = tmp_path / "index"
+def build(articles: Path, index_dir: Path, embedder: object) -> None:
     rebuild([articles], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
-    assistant = Assistant(index_dir, embedder)  # type: ignore[arg-type]
+
+
+@pytest.fixture()
+def assistant(articles: Path, tmp_path: Path, embedder: object) -> Assistant:
+    """An Assistant over an index of the sample articles."""
+    build(articles, tmp_path / "index", embedder)
+    return Assistant(tmp_path / "index", embedder)  # type: ignore[arg-type]
+
+
+def test_a_held_searcher_keeps_working_after_a_rebuild(
+    assistant: Assistant, articles: Path, embedder: object
+) -> None:
     with assistant.searcher() as held:
         add_article(articles, 1)
-        rebuild([articles], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
+        build(articles, assistant.index_dir, embedder)
         with assistant.searcher() as current:  # another query opens the new build
             assert current is not held
             assert any(
@@ -52,11 +60,8 @@ def test_a_held_searcher_keeps_working_after_a_rebuild(
 
 @pytest.mark.slow
 def test_answers_in_threads_while_rebuilds_swap_the_index(
-    articles: Path, tmp_path: Path, embedder: object
+    assistant: Assistant, articles: Path, embedder: object
 ) -> None:
-    index_dir = tmp_path / "index"
-    rebuild([articles], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
-    assistant = Assistant(index_dir, embedder)  # type: ignore[arg-type]
     answers, errors = [], []
     stop = threading.Event()
 
@@ -73,7 +78,7 @@ def test_answers_in_threads_while_rebuilds_swap_the_index(
     try:
         for i in range(4):
             add_article(articles, i)
-            rebuild([articles], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
+            build(articles, assistant.index_dir, embedder)
             seen = len(answers)
             while len(answers) < seen + 3 and not errors:  # answers from the new build too
                 stop.wait(0.05)
