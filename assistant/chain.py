@@ -38,11 +38,13 @@ class Library:
 class Assistant:
     """Retrieval and writing over one index; `chain` (Question -> Answer) is what `answer` calls.
 
-    `embedder` is the index's model. `sentence_embedder` embeds the sentences ranked for a
-    question: by default `embedder` when one is given, else the default model with int8
-    weights. Embedding ~40 sentences is most of an answer's time and int8 does it ~1.8x faster,
-    as well (dev and scale, 801 questions: the gold answer in context 436 times against 434
-    with fp32, in the citations 306 against 304).
+    `embedder` is the index's model (the query's vector for its chunks). `sentence_embedder`
+    embeds the sentences ranked for a question: by default `embedder` when one is given, else
+    the default model with int8 weights. Embedding ~40 sentences is most of an answer's time
+    and int8 does it ~1.8x faster, as well (dev and scale, 801 questions: the gold answer in
+    context 436 times against 434 with fp32, in the citations 306 against 304).
+    `check_embedder` checks a written answer against its sources: by default `embedder`; a
+    static chunk model (index/static.py) is too coarse for that check.
     """
 
     def __init__(
@@ -52,9 +54,11 @@ class Assistant:
         llm: BaseChatModel | None = None,
         sentence_embedder: Embeddings | None = None,
         source_chars: int = Settings.llm_source_chars,
+        check_embedder: Embeddings | None = None,
     ):
         self.index_dir = Path(index_dir)
         self.embedder = embedder or default_embedder()
+        self.check_embedder = check_embedder or self.embedder
         self.sentence_embedder = sentence_embedder or embedder or default_embedder(quantize=True)
         self.llm = llm
         # A model reads fewer sentences than the quoted answer chooses from: prompt time.
@@ -75,7 +79,7 @@ class Assistant:
 
     def write(self, found: Retrieval) -> Iterator[Answer]:
         """Versions of the answer, the last one final (see `assistant.write`)."""
-        yield from write(found, self.llm, self.embedder)
+        yield from write(found, self.llm, self.check_embedder)
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:

@@ -90,15 +90,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import rebuild
-    from index.embed import default_embedder
+    from index.static import chunk_embedder
 
     sources = args.sources or [str(data_dir() / "articles")]
+    embedder = chunk_embedder(settings.embed_model, settings.chunk_vectors, settings.cache_dir)
     report = rebuild(
         sources,
         settings.index_dir,
         full=args.full,
-        model=settings.embed_model,
-        embedder=default_embedder(settings.embed_model, cache_dir=settings.cache_dir),
+        model=embedder.name,
+        embedder=embedder,
         progress=False if args.quiet else None,
     )
     print(report.summary())

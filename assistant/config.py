@@ -32,6 +32,9 @@ class Settings:
 
     index_dir: Path = field(default_factory=lambda: data_dir() / "index")
     embed_model: str = DEFAULT_MODEL
+    # The chunk vectors: "minilm" (embed_model itself) or "static" (distilled from it: a build
+    # several times faster); sentences are ranked with embed_model either way.
+    chunk_vectors: str = "minilm"
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "news-assistant")
     llm: str = ""  # "provider:model"; empty means the extractive answerer
     llm_base_url: str = ""  # an OpenAI-compatible server's base URL
@@ -56,6 +59,12 @@ class Settings:
             if raw:
                 values[f.name] = _convert(f.name, raw, _TYPES[str(f.type)])
         values |= {k: v for k, v in overrides.items() if v is not None}
+        for name, allowed in _CHOICES.items():
+            if name in values and values[name] not in allowed:
+                raise ValueError(
+                    f"ASSISTANT_{name.upper()} must be one of {', '.join(allowed)}, "
+                    f"not {values[name]!r}"
+                )
         for name in ("index_dir", "cache_dir"):
             if name in values:
                 values[name] = Path(values[name]).expanduser()
@@ -63,6 +72,7 @@ class Settings:
 
 
 _TYPES: dict[str, type] = {"Path": Path, "str": str, "int": int, "float": float}
+_CHOICES: dict[str, tuple[str, ...]] = {"chunk_vectors": ("minilm", "static")}
 
 
 def _convert(name: str, raw: str, kind: type) -> Any:

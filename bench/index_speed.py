@@ -1,9 +1,10 @@
 """Build speed: ours against the naive LangChain recipe on the same corpus, in one run.
 
-Usage: .venv/bin/python -m bench.index_speed [CORPUS.jsonl] [--work DIR] [--int8]
+Usage: .venv/bin/python -m bench.index_speed [CORPUS.jsonl] [--work DIR] [--int8] [--static]
 Prints articles/s, sentences/s, chunks, peak memory and index size for each build, the ratio,
 and the time of a re-index with nothing changed. Each build runs in its own process. --int8 also
-builds with int8 weights (not the default: see index/embed.py).
+builds with int8 weights (not the default: see index/embed.py); --static with chunk vectors from
+the static model distilled from MiniLM (index/static.py; distilled before the timed build).
 """
 
 from __future__ import annotations
@@ -35,10 +36,13 @@ def one(kind: str, corpus: Path, folder: Path) -> dict[str, float]:
         chunks, sentences, articles = build(corpus, folder), 0, 0
     else:
         from index.build import rebuild
-        from index.embed import SentenceEmbedder
+        from index.embed import DEFAULT_MODEL, SentenceEmbedder
 
+        model = DEFAULT_MODEL + (":static" if kind == "static" else "")
         embedder = SentenceEmbedder(quantize=True) if kind == "int8" else None
-        report = rebuild([corpus], folder, full=kind != "again", embedder=embedder, progress=False)
+        report = rebuild(
+            [corpus], folder, full=kind != "again", model=model, embedder=embedder, progress=False
+        )
         chunks, sentences, articles = report.chunks, report.sentences, report.articles
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -77,8 +81,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="?", type=Path, default=DEV)
     parser.add_argument("--work", type=Path)
-    parser.add_argument("--one", choices=["full", "again", "naive", "int8"])
+    parser.add_argument("--one", choices=["full", "again", "naive", "int8", "static"])
     parser.add_argument("--int8", action="store_true", help="also build with int8 weights")
+    parser.add_argument("--static", action="store_true", help="also build with static vectors")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(args.one, args.corpus, args.work)))
@@ -91,6 +96,11 @@ def main() -> None:
     builds = [("ours", ours), ("naive", naive)]
     if args.int8:
         builds.append(("int8", run("int8", args.corpus, work / "int8")))
+    if args.static:
+        from index.static import static_embedder
+
+        static_embedder()  # distilled once and cached, as the ONNX export is: not timed
+        builds.append(("static", run("static", args.corpus, work / "static")))
     for name, r in builds:
         per_sentence = (
             f"{r['sentences'] / r['seconds']:.0f} sentences/s, " if r["sentences"] else ""

@@ -17,11 +17,12 @@ from tqdm import tqdm
 from index import lexical
 from index.builds import clear_unfinished, discard, new_build, publish
 from index.chunk import ChunkSettings, chunk_article, embedding_text
-from index.embed import DEFAULT_MODEL, default_embedder
+from index.embed import DEFAULT_MODEL
 from index.load import Article, load
 from index.plan import Plan, plan, under
 from index.report import BuildReport
 from index.sentences import split_sentences
+from index.static import embedder_named
 from index.store import FORMAT, IndexMismatch, IndexProblem, Store, current_build
 
 DEFAULT_CHUNKING = ChunkSettings()
@@ -79,7 +80,7 @@ def rebuild(
         if base is not None and not work.todo and not work.removed:
             with _opened(base) as store:
                 return _report(index_dir, work, store, started, changed=False)
-        embedder = embedder or default_embedder(model)
+        embedder = embedder or embedder_named(model)
         with _writing(index_dir):
             build = new_build(index_dir, base)
             try:

@@ -75,7 +75,7 @@ def max_seq_length(path: Path) -> int:
     return min(int(configured or positions), positions)
 
 
-def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
     """Let `write` fill a temp file beside `target`, then rename it: no half-written cache file."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
@@ -132,7 +132,7 @@ def export_onnx(path: Path, target: Path) -> None:
         config = _read_json(path / "config.json")
         fuse_transformer(tmp, tmp, config["num_attention_heads"], config["hidden_size"])
 
-    _write_atomically(target, write)
+    write_atomically(target, write)
 
 
 def fuse_transformer(source: Path, target: Path, num_heads: int, hidden_size: int) -> None:
@@ -158,10 +158,10 @@ def quantize_onnx(source: Path, target: Path) -> None:
             source, tmp, weight_type=QuantType.QInt8, per_channel=True, extra_options=options
         )
 
-    _write_atomically(target, write)
+    write_atomically(target, write)
 
 
-def _load_tokenizer(path: Path, max_length: int) -> Any:
+def load_tokenizer(path: Path, max_length: int | None) -> Any:
     """The model's fast tokenizer, truncating like sentence-transformers and never padding."""
     from tokenizers import Tokenizer
 
@@ -173,7 +173,10 @@ def _load_tokenizer(path: Path, max_length: int) -> Any:
         auto: Any = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         tokenizer = auto.backend_tokenizer
     # tokenizer.json ships its own settings (here: pad and cut to 128); ours must win.
-    tokenizer.enable_truncation(max_length=max_length)
+    if max_length is None:
+        tokenizer.no_truncation()
+    else:
+        tokenizer.enable_truncation(max_length=max_length)
     tokenizer.no_padding()
     return tokenizer
 
@@ -229,7 +232,7 @@ class SentenceEmbedder(Embeddings):
             str(self.onnx_path), options, providers=["CPUExecutionProvider"]
         )
         self._feeds = [i.name for i in self._session.get_inputs()]
-        self._tokenizer = _load_tokenizer(self.path, max_seq_length(self.path))
+        self._tokenizer = load_tokenizer(self.path, max_seq_length(self.path))
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
@@ -259,6 +262,13 @@ class SentenceEmbedder(Embeddings):
             out[rows] = vectors  # scatter back: callers get vectors in their own order
         assert out is not None
         return out
+
+    def pooled(self, ids: np.ndarray) -> np.ndarray:
+        """Mean-pooled token embeddings of rows of token ids (no padding), not normalised."""
+        arrays = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        arrays["token_type_ids"] = np.zeros_like(ids)
+        (tokens,) = self._session.run(None, {name: arrays[name] for name in self._feeds})
+        return tokens.mean(axis=1)
 
     def _run_batch(self, batch: list[Any]) -> np.ndarray:
         width = max(len(e.ids) for e in batch)

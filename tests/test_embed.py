@@ -149,7 +149,7 @@ def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        embed._write_atomically(target, killed)
+        embed.write_atomically(target, killed)
     assert not target.exists()
     assert os.listdir(target.parent) == []
 
