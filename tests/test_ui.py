@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import os
+import random
 import re
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from typing import Any
 import gradio as gr
 import httpx
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.answer import NOT_COVERED, Answer, Revision
@@ -34,6 +35,7 @@ from assistant.ui.handlers import ChatApp, example_questions
 from assistant.ui.login import FIRST_DELAY, Login
 from assistant.ui.session import Exchange
 from assistant.ui.uploads import index_upload, stage
+from assistant.ui.worker import Worker
 from index.build import rebuild
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")  # pandas
@@ -375,6 +377,47 @@ def test_a_failed_upload_never_replaces_an_earlier_one_nor_poisons_the_next(
     assert sorted(p.name for p in fresh.uploads.iterdir()) == ["tram.txt"]
 
 
+def running(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting for its parent to reap it does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+def test_the_index_worker_ends_when_the_server_is_killed() -> None:
+    script = (
+        "import os, time\n"
+        "from assistant.ui.worker import Worker\n"
+        "print(Worker().run(os.getpid), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, cwd=REPO)
+    try:
+        assert server.stdout is not None
+        worker = int(server.stdout.readline())
+        assert worker != server.pid and running(worker)
+    finally:
+        server.kill()  # no clean-up runs: kill -9
+        server.wait()
+    deadline = time.monotonic() + 10
+    while running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not running(worker)
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_costs_one_upload_not_the_server() -> None:
+    worker = Worker()
+    try:
+        with pytest.raises(RuntimeError, match="the indexing process stopped unexpectedly"):
+            worker.run(os._exit, 1)  # as an out-of-memory kill would
+        assert worker.run(os.getpid) != os.getpid()  # the next upload gets a new worker
+    finally:
+        worker.close()
+
+
 def test_when_the_build_fails_the_upload_folder_is_left_as_it_was(
     tmp_path: Path, embedder: object
 ) -> None:
@@ -435,6 +478,43 @@ def test_a_3mb_history_is_accepted_cut_and_answered_fast(served: str) -> None:
         :1
     ]
     assert took < max(3 * normal, normal + 2.0), (took, normal)
+
+
+def no_punctuation(path: Path, size: int) -> Path:
+    """A paragraph of made-up words without a full stop: slow to index."""
+    rng = random.Random(3)
+    words = ("".join(rng.choices("abcdefghijklmnop", k=rng.randint(2, 9))) for _ in range(size))
+    path.write_text(" ".join(words)[:size])
+    return path
+
+
+@pytest.mark.slow
+def test_answers_do_not_wait_for_an_upload_being_indexed(tmp_path: Path, embedder: object) -> None:
+    index_dir = tmp_path / "index"
+    rebuild([SAMPLE], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
+    demo = build_app(settings_for(index_dir), Assistant(index_dir, embedder))  # type: ignore[arg-type]
+    url = launch(demo, port=free_port(), block=False)
+    try:
+        big = no_punctuation(tmp_path / "slow.txt", 500_000)
+        uploaded: dict[str, object] = {}
+
+        def upload() -> None:
+            shown = Client(url, verbose=False).predict([handle_file(str(big))], api_name="/upload")
+            uploaded.update(message=shown[0], at=time.perf_counter())
+
+        uploader = threading.Thread(target=upload)
+        uploader.start()
+        client = Client(url, verbose=False)
+        while not (tmp_path / "uploads").exists() and uploader.is_alive():
+            time.sleep(0.05)  # the upload has reached the server
+        for question in list(QUESTIONS)[:3]:
+            assert client.predict(question, api_name="/ask")["citations"]
+        answered = time.perf_counter()
+        uploader.join(timeout=600)
+        assert "1 added" in str(uploaded["message"])
+        assert answered < float(uploaded["at"])  # type: ignore[arg-type]
+    finally:
+        demo.close()
 
 
 QUESTIONS = {

@@ -25,7 +25,7 @@ from assistant.question import Question, QuestionError
 from assistant.ui import reader, render
 from assistant.ui.session import Conversation, Exchange, history
 from assistant.ui.uploads import UploadReport, stage
-from assistant.ui.worker import Worker, shared, upload_job
+from assistant.ui.worker import InThread, Worker, shared, upload_job
 from index.load import Article
 from index.store import IndexProblem
 
@@ -61,7 +61,7 @@ class ChatApp:
         self,
         settings: Settings,
         assistant: Assistant | None = None,
-        worker: Worker | None = None,
+        worker: Worker | InThread | None = None,
     ):
         self.settings = settings
         self.assistant = assistant or get_assistant(settings)
@@ -70,20 +70,22 @@ class ChatApp:
 
     def status(self) -> str:
         """Counts, build time and what writes the answers as one line of HTML."""
-        try:
-            manifest = self.assistant.library().manifest
-        except IndexProblem:
-            manifest = None
-        return render.status(manifest, describe(self.settings.llm))
+        return self.refresh()[0]
 
     def refresh(self) -> tuple[str, Any, str]:
         """Status line, source choices and example questions for the current index."""
         try:
             library = self.assistant.library()
-            sources, examples = list(library.sources), example_questions(library.sample)
         except IndexProblem:
-            sources, examples = [], []
-        return self.status(), gr.Dropdown(choices=sources), render.examples(examples)
+            library = None
+        writer = describe(self.settings.llm)
+        if library is None:
+            return render.status(None, writer), gr.Dropdown(choices=[]), render.examples([])
+        return (
+            render.status(library.manifest, writer),
+            gr.Dropdown(choices=list(library.sources)),
+            render.examples(example_questions(library.sample)),
+        )
 
     def chat(
         self,

@@ -13,7 +13,7 @@ from assistant.ui import reader, render
 from assistant.ui.handlers import ChatApp
 from assistant.ui.login import Login
 from assistant.ui.theme import static, theme
-from assistant.ui.worker import Worker
+from assistant.ui.worker import InThread, Worker
 
 ANSWERS_AT_ONCE = 4  # answers written at the same time; more wait in Gradio's queue
 
@@ -82,7 +82,9 @@ def _header(app: ChatApp) -> tuple[Any, Any]:
 
 
 def build_app(
-    settings: Settings, assistant: Assistant | None = None, worker: Worker | None = None
+    settings: Settings,
+    assistant: Assistant | None = None,
+    worker: Worker | InThread | None = None,
 ) -> gr.Blocks:
     """The page over `settings` (its index, model and uploads folder beside the index).
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from assistant.answer import Answer, Revision
@@ -202,15 +203,12 @@ def nice_time(stamp: str) -> str:
         return stamp
 
 
-def status(manifest: dict[str, object] | None, writer: str) -> str:
+def status(manifest: Mapping[str, Any] | None, writer: str) -> str:
     """Articles, sentences, build time and what writes the answers, as one line."""
     pill = f'<span class="na-pill">LLM: {esc(writer)}</span>'
     if manifest is None:
         return f'<div class="na-status">No articles indexed yet · {pill}</div>'
-    articles, sentences = (
-        int(str(manifest.get("articles", 0))),
-        int(str(manifest.get("sentences", 0))),
-    )
+    articles, sentences = int(manifest.get("articles", 0)), int(manifest.get("sentences", 0))
     built = nice_time(str(manifest.get("built_at", "")))
     return (
         f'<div class="na-status"><b>{articles:,}</b> article{"s" * (articles != 1)} · '

@@ -1,17 +1,21 @@
-"""Indexing in a worker process, so that one user's upload never holds the server's GIL.
+"""Uploads are indexed in a worker process, so that indexing can never take the chat down.
 
-Reading, splitting and chunking are pure Python: in a thread of the server they would share
-its one interpreter lock with every answer being written. The worker is one spawned process,
-started on the first upload and kept (its embedding model loads once); jobs run one at a time,
-and their progress comes back over a queue. A worker that dies (out of memory, killed) is
-reported as a failed upload and started again for the next one.
+A file that makes indexing crash, or eat the machine's memory, costs the worker, not the server
+and every conversation in it: the next upload starts a new worker. It is not for the GIL:
+measured with bench/load.py (16 clients asking during a 300 KB upload), answers waited as long
+with the upload in a server thread (`InThread`) as in the worker, as embedding releases the GIL
+and sentence splitting is linear. The worker is one spawned process, started on the first upload
+and kept (its embedding model loads once); jobs run one at a time, their progress comes back
+over a queue, and it ends itself when the server ends, even by kill -9.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,12 +26,22 @@ from typing import Any
 from assistant.ui.uploads import Progress, UploadReport, index_upload
 
 POLL = 0.1  # seconds between looks at the progress queue
+PARENT_POLL = 1.0  # seconds between the worker's looks at whether the server still runs
 _progress: Any = None  # in the worker: the queue progress goes back on
 
 
-def _listen(progress: Any) -> None:
+def _listen(progress: Any, server: int) -> None:
+    """The worker's start: keep the progress queue, and end with the server."""
     global _progress
     _progress = progress
+    threading.Thread(target=_end_with, args=(server,), daemon=True).start()
+
+
+def _end_with(server: int) -> None:
+    """A server stopped by a signal runs no clean-up: its worker must notice and end itself."""
+    while os.getppid() == server:
+        time.sleep(PARENT_POLL)
+    os._exit(0)
 
 
 def _relay(stage: str, done: int, total: int) -> None:
@@ -35,15 +49,24 @@ def _relay(stage: str, done: int, total: int) -> None:
 
 
 def upload_job(
-    staging: Path, uploads: Path, index_dir: Path, model: str, cache_dir: Path | None
+    staging: Path,
+    uploads: Path,
+    index_dir: Path,
+    model: str,
+    cache_dir: Path | None,
+    on_progress: Progress | None = None,
 ) -> UploadReport:
-    """In the worker: index an upload with the worker's own copy of the embedding model."""
+    """Index an upload with this process's copy of the embedding model.
+
+    In the worker process, progress goes back over the worker's queue.
+    """
     from index.build import rebuild
     from index.embed import default_embedder
 
     embedder = default_embedder(model, cache_dir=cache_dir)
     build = partial(rebuild, model=model, embedder=embedder, progress=False)
-    return index_upload(staging, uploads, index_dir, build, _relay)
+    relay = on_progress or (_relay if _progress is not None else None)
+    return index_upload(staging, uploads, index_dir, build, relay)
 
 
 class Worker:
@@ -77,7 +100,7 @@ class Worker:
             context = multiprocessing.get_context("spawn")  # no copy of the server's threads
             self._queue = context.Queue()
             self._pool = ProcessPoolExecutor(
-                1, mp_context=context, initializer=_listen, initargs=(self._queue,)
+                1, mp_context=context, initializer=_listen, initargs=(self._queue, os.getpid())
             )
         return self._pool
 
@@ -87,6 +110,21 @@ class Worker:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
+
+
+class InThread:
+    """Index jobs in the calling thread, one at a time (bench/load.py compares it with Worker)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def run(self, job: Callable[..., Any], *args: Any, on_progress: Progress | None = None) -> Any:
+        """`job(*args, on_progress=on_progress)` here."""
+        with self._lock:
+            return job(*args, on_progress=on_progress)
+
+    def close(self) -> None:
+        """Nothing to stop."""
 
 
 _worker = Worker()
