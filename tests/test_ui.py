@@ -306,13 +306,15 @@ def fresh(tmp_path: Path, embedder: object) -> ChatApp:
     return ChatApp(settings_for(index_dir), Assistant(index_dir, embedder))  # type: ignore[arg-type]
 
 
-def upload(app: ChatApp, folder: Path, files: dict[str, str | bytes]) -> str:
+def upload(
+    app: ChatApp, folder: Path, files: dict[str, str | bytes], progress: Any = NO_PROGRESS
+) -> str:
     """Upload these files (name -> content) as a browser would; the message shown, as text."""
     folder.mkdir(exist_ok=True)
     for name, content in files.items():
         path = folder / name
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
-    shown, *_ = app.add_articles([str(folder / name) for name in files], progress=NO_PROGRESS)
+    shown, *_ = app.add_articles([str(folder / name) for name in files], progress=progress)
     return html.unescape(re.sub(r"<[^>]+>", "\n", shown))
 
 
@@ -326,6 +328,7 @@ def cited_titles(app: ChatApp, question: str) -> list[str]:
 
 @pytest.mark.slow
 def test_uploads_are_indexed_and_bad_files_explained(fresh: ChatApp, tmp_path: Path) -> None:
+    shown: list[tuple[float | None, str]] = []
     message = upload(
         fresh,
         tmp_path / "browser",
@@ -336,7 +339,9 @@ def test_uploads_are_indexed_and_bad_files_explained(fresh: ChatApp, tmp_path: P
             "empty.md": "  \n",
             ".hidden name!.jsonl": '{"text": "ok text here about trams."}\nnot json\n',
         },
+        progress=lambda done, desc: shown.append((done, desc)),
     )
+    assert (1.0, "embedding chunks") in shown  # the worker's progress reaches the bar
     assert "2 added, 0 updated, 0 unchanged; the index holds 3 articles." in message
     assert "skipped scan.txt: binary file (contains NUL bytes), not text" in message
     assert "skipped report.pdf: unsupported file type '.pdf'" in message

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -83,22 +82,27 @@ class Worker:
             pool = self._start()
             future = pool.submit(job, *args)
             while not future.done():
-                try:
-                    stage, done, total = self._queue.get(timeout=POLL)
-                except queue.Empty:
-                    continue
-                if on_progress:
-                    on_progress(stage, done, total)
+                self._relay(on_progress)
+                time.sleep(POLL)
+            self._relay(on_progress)  # what came just before the result
             try:
                 return future.result()
             except BrokenProcessPool:
                 self._pool = None  # started again for the next job
                 raise RuntimeError("the indexing process stopped unexpectedly") from None
 
+    def _relay(self, on_progress: Progress | None) -> None:
+        # A SimpleQueue's put is written before it returns: all of a job's progress is here
+        # once its result is.
+        while not self._queue.empty():
+            stage, done, total = self._queue.get()
+            if on_progress:
+                on_progress(stage, done, total)
+
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("spawn")  # no copy of the server's threads
-            self._queue = context.Queue()
+            self._queue = context.SimpleQueue()
             self._pool = ProcessPoolExecutor(
                 1, mp_context=context, initializer=_listen, initargs=(self._queue, os.getpid())
             )
