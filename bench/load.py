@@ -7,10 +7,11 @@ Serves the chat on a free loopback port (its own process) over a fresh index of 
 (default: the sample article). One client's answers, one after another, give one answer's CPU
 time in the server. Then N clients (each its own gradio_client session) ask at once, each up
 to `--answers` questions or `--seconds`; answers/s x CPU per answer / cores is the share of the
-machine the parallel users get (100%: every core busy answering). Last, the largest N ask
-while one more client uploads `--upload` (default: a 300 KB paragraph without punctuation),
-and the answers' p50/p95 latency during the upload are printed. Every request goes to
-127.0.0.1; every loop is bounded in count and time.
+machine the parallel users get (100%: every core busy answering); "server busy" is the CPU the
+server used over that time / cores (above the share: answering in parallel cost more CPU).
+Last, the largest N ask while one more client uploads `--upload` (default: a 300 KB paragraph
+without punctuation), and the answers' p50/p95 latency during the upload are printed. Every
+request goes to 127.0.0.1; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -207,11 +208,13 @@ def main() -> None:
             cpu, alone = one_by_one(url, server.pid)
             print(f"one answer: {cpu:.3f}s of CPU in the server, {alone:.2f}s latency alone")
             for n in args.clients:
+                used = cpu_seconds(server.pid)
                 latencies, wall = in_parallel(url, n, args.answers, args.seconds)
+                busy = (cpu_seconds(server.pid) - used) / wall / cores
                 rate = len(latencies) / wall
                 print(
                     f"{n:>2} clients: {len(latencies)} answers in {wall:.1f}s = {rate:.2f}/s; "
-                    f"share of the cores {rate * cpu / cores:.0%}; "
+                    f"share of the cores {rate * cpu / cores:.0%} (server busy {busy:.0%}); "
                     f"p50 {percentile(latencies, 50):.2f}s, p95 {percentile(latencies, 95):.2f}s"
                 )
             upload = args.upload or slow_file(Path(tmp))

@@ -166,6 +166,9 @@ def test_the_note_under_a_checked_answer_says_what_was_removed() -> None:
     assert "1 sentence re-cited: the number is in another sentence" in note
     assert "<script" not in render.revision_note(revisions)
     assert render.revision_note(()) == ""
+    quoted = Answer("q", "A quoted sentence. [1]", (cite(1),), note=f"The model failed {EVIL}")
+    shown = render.transcript([Exchange("q", quoted)])
+    assert "na-answer-note" in shown and "The model failed &lt;script&gt;" in shown
 
 
 def test_reader_marks_every_cited_sentence_and_the_clicked_one_strongest(app: ChatApp) -> None:

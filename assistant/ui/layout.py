@@ -81,6 +81,31 @@ def _header(app: ChatApp) -> tuple[Any, Any]:
     return status, new
 
 
+def _ask_events(
+    app: ChatApp,
+    conversation: Any,
+    filters: list[Any],
+    transcript: Any,
+    examples: Any,
+    question: Any,
+    ask: Any,
+) -> None:
+    """Enter, the Ask button and an example question each stream an answer into the chat."""
+    chat: dict[str, Any] = {
+        "fn": app.chat,
+        "inputs": [question, conversation, *filters],
+        "outputs": [transcript, conversation, question],
+        "show_progress": "hidden",
+        "concurrency_id": "answer",
+        "concurrency_limit": ANSWERS_AT_ONCE,
+    }
+    question.submit(api_name="chat", api_visibility="undocumented", **chat)
+    ask.click(api_visibility="private", **chat)
+    examples.click(_pick, None, question, api_visibility="private", queue=False).then(
+        api_visibility="private", **chat
+    )
+
+
 def build_app(
     settings: Settings,
     assistant: Assistant | None = None,
@@ -96,19 +121,7 @@ def build_app(
         status, new = _header(app)
         since, until, sources, files, add, added = _sidebar()
         transcript, examples, question, ask, panel = _chat_and_reader()
-        chat: dict[str, Any] = {
-            "fn": app.chat,
-            "inputs": [question, conversation, since, until, sources],
-            "outputs": [transcript, conversation, question],
-            "show_progress": "hidden",
-            "concurrency_id": "answer",
-            "concurrency_limit": ANSWERS_AT_ONCE,
-        }
-        question.submit(api_name="chat", api_visibility="undocumented", **chat)
-        ask.click(api_visibility="private", **chat)
-        examples.click(_pick, None, question, api_visibility="private", queue=False).then(
-            api_visibility="private", **chat
-        )
+        _ask_events(app, conversation, [since, until, sources], transcript, examples, question, ask)
         transcript.click(
             app.open_citation,
             [conversation],
@@ -129,7 +142,7 @@ def build_app(
             api_name="upload",
             api_visibility="undocumented",
             show_progress_on=added,
-            concurrency_limit=1,
+            concurrency_limit=1,  # one build at a time; answers do not wait for it
         ).then(lambda: None, None, files, api_visibility="private")
         demo.load(app.refresh, None, [status, sources, examples], api_visibility="private")
         gr.api(app.ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWERS_AT_ONCE)
