@@ -450,6 +450,12 @@ def test_when_the_build_fails_the_upload_folder_is_left_as_it_was(
 
 
 # --- the API and many sessions ---------------------------------------------------------------
+def test_the_page_has_one_source_filter(sample_index: Path, assistant: Assistant) -> None:
+    demo = build_app(settings_for(sample_index), assistant)
+    dropdowns = [b for b in demo.blocks.values() if isinstance(b, gr.Dropdown)]
+    assert [d.label for d in dropdowns] == ["Sources"]  # status and refresh make no more
+
+
 def test_api_returns_the_answer_as_data(served: str) -> None:
     client = Client(served, verbose=False)
     answer = client.predict(AVDIIVKA, api_name="/ask")

@@ -202,6 +202,7 @@ def test_question_gets_a_cited_answer_and_the_reader_shows_the_sentence(tab: Tab
     page = tab.page
     status = page.inner_text("#na-status")
     assert "2 articles" in status and "sentences" in status and "LLM: extractive" in status
+    assert page.evaluate("() => document.documentElement.scrollHeight <= innerHeight")  # fits
     before = page.locator(ANSWERS).count()
     page.evaluate(RECORD_DRAFTS)
     page.click(f"#na-examples .na-chip:text('{AVDIIVKA}')")  # an example drawn from the index

@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.answer import get_assistant
-from assistant.chain import Assistant
+from assistant.chain import Assistant, Library
 from assistant.config import Settings
 from assistant.llm import LLMUnavailable, describe
 from assistant.question import Question, QuestionError
@@ -70,22 +70,25 @@ class ChatApp:
 
     def status(self) -> str:
         """Counts, build time and what writes the answers as one line of HTML."""
-        return self.refresh()[0]
+        return self._status(self._library())
 
     def refresh(self) -> tuple[str, Any, str]:
         """Status line, source choices and example questions for the current index."""
+        library = self._library()
+        sources = list(library.sources) if library else []
+        examples = example_questions(library.sample) if library else []
+        # A component made here updates the page's; inside gr.Blocks it would add one.
+        return self._status(library), gr.Dropdown(choices=sources), render.examples(examples)
+
+    def _library(self) -> Library | None:
         try:
-            library = self.assistant.library()
+            return self.assistant.library()
         except IndexProblem:
-            library = None
-        writer = describe(self.settings.llm)
-        if library is None:
-            return render.status(None, writer), gr.Dropdown(choices=[]), render.examples([])
-        return (
-            render.status(library.manifest, writer),
-            gr.Dropdown(choices=list(library.sources)),
-            render.examples(example_questions(library.sample)),
-        )
+            return None
+
+    def _status(self, library: Library | None) -> str:
+        manifest = library.manifest if library else None
+        return render.status(manifest, describe(self.settings.llm))
 
     def chat(
         self,
