@@ -172,7 +172,7 @@ class ChatApp:
     ) -> tuple[str, str, Any, str]:
         """Save uploaded files beside the index and index them, in the worker process."""
         if not files:
-            nothing = render.upload_result("Choose one or more files first.", [], False)
+            nothing = render.upload_result("Choose one or more files first.", [], [], False)
             return (nothing, *self.refresh())
 
         def report_progress(stage: str, done: int, total: int) -> None:
@@ -204,17 +204,17 @@ def upload_message(outcome: UploadReport) -> str:
     """What an upload did, as the HTML under the upload box."""
     report = outcome.report
     noted = {n.path for n in outcome.notices}
-    lines = [f"{n.path}: {n.message}" for n in outcome.notices]
-    lines += [
+    notes = [f"{n.path}: {n.message}" for n in outcome.notices]
+    notes += [
         f"{name}: replaced the earlier file of that name (its articles unchanged)"
         for name in outcome.replaced
         if name not in noted
     ]
-    lines += [
+    notes += [
         f"{name}: the earlier file of that name was kept, as the new one could not be indexed"
         for name in outcome.kept
     ]
-    lines += [f"skipped {s}" for s in outcome.skipped]
+    problems = [f"skipped {s}" for s in outcome.skipped]
     if outcome.error:
         head = f"Nothing was added: {outcome.error}"
     elif report is None:
@@ -225,4 +225,4 @@ def upload_message(outcome: UploadReport) -> str:
             f"the index holds {report.articles:,} articles."
         )
     ok = report is not None and report.added + report.updated > 0
-    return render.upload_result(head, lines, ok)
+    return render.upload_result(head, notes, problems, ok)

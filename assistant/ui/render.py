@@ -216,9 +216,12 @@ def status(manifest: Mapping[str, Any] | None, writer: str) -> str:
     )
 
 
-def upload_result(head: str, lines: Sequence[str], ok: bool) -> str:
-    """What an upload did, then one line per file (or JSONL line) skipped, kept or replaced."""
-    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
-    listing = f'<ul class="na-upload-bad">{items}</ul>' if items else ""
-    tone = "na-upload-ok" if ok else "na-upload-bad"
-    return f'<div class="na-upload-result"><div class="{tone}">{esc(head)}</div>{listing}</div>'
+def upload_result(head: str, notes: Sequence[str], problems: Sequence[str], ok: bool) -> str:
+    """What an upload did; then what to know (files replaced or kept); then what was skipped."""
+    listed = [
+        f'<ul class="{tone}">{"".join(f"<li>{esc(line)}</li>" for line in lines)}</ul>'
+        for tone, lines in (("na-upload-notes", notes), ("na-upload-bad", problems))
+        if lines
+    ]
+    head_html = f'<div class="{"na-upload-ok" if ok else "na-upload-bad"}">{esc(head)}</div>'
+    return f'<div class="na-upload-result">{head_html}{"".join(listed)}</div>'
