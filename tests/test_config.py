@@ -13,6 +13,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     env = {
         "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
         "ASSISTANT_EMBED_MODEL": "/models/mini",
+        "ASSISTANT_CHUNK_VECTORS": "static",
         "ASSISTANT_CACHE_DIR": str(tmp_path / "cache"),
         "ASSISTANT_LLM": "openai:qwen",
         "ASSISTANT_LLM_BASE_URL": "http://127.0.0.1:8080/v1",
@@ -26,6 +27,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert Settings.from_env(env) == Settings(
         index_dir=tmp_path / "index",
         embed_model="/models/mini",
+        chunk_vectors="static",
         cache_dir=tmp_path / "cache",
         llm="openai:qwen",
         llm_base_url="http://127.0.0.1:8080/v1",
@@ -52,3 +54,5 @@ def test_a_bad_value_names_its_variable() -> None:
         ValueError, match="ASSISTANT_LLM_THREADS must be a whole number, not 'many'"
     ):
         Settings.from_env({"ASSISTANT_LLM_THREADS": "many"})
+    with pytest.raises(ValueError, match="ASSISTANT_CHUNK_VECTORS must be one of minilm, static"):
+        Settings.from_env({"ASSISTANT_CHUNK_VECTORS": "fast"})
