@@ -120,6 +120,8 @@ class Searcher:
         With `as_of`, the articles of the WINDOW_DAYS before it get a ranking of their own.
         """
         vector = self.embedder.embed_query(query)
+        # A coarser model's ranking (the static one: index/static.py) counts for less.
+        dense_weight = float(getattr(self.embedder, "fusion_weight", 1.0))
         recent = window(filters, as_of) if as_of else None
         dense = self.store.chunks.query(
             query_embeddings=[vector],
@@ -127,11 +129,14 @@ class Searcher:
             where=where(filters),
             include=[],
         )["ids"][0]
-        rankings = [(1.0, dense[:pool]), (1.0, self._lexical(query, filters, pool))]
+        rankings = [(dense_weight, dense[:pool]), (1.0, self._lexical(query, filters, pool))]
         if recent is not None:
             low, high = day_number(recent.since), day_number(recent.until)
             in_window = [cid for cid in dense if low <= self.published[cid] <= high][:pool]
-            rankings += [(W_WINDOW, in_window), (W_WINDOW, self._lexical(query, recent, pool))]
+            rankings += [
+                (W_WINDOW * dense_weight, in_window),
+                (W_WINDOW, self._lexical(query, recent, pool)),
+            ]
         fused: dict[str, float] = {}
         for weight, ranking in rankings:
             for rank, cid in enumerate(ranking):
