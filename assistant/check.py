@@ -37,6 +37,7 @@ _NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b")
 _COMPOUND = re.compile(rf"\b({'|'.join(_TENS)})[- ]({'|'.join(_UNITS[1:10])})\b")
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*[\w]|\b[A-Z]\b")  # a capitalised word, an acronym
 _WORD_CHARS = re.compile(r"[\w'’-]+")
+_POSSESSIVE = re.compile(r"['’]s$")  # "Taiwan's" names Taiwan
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _COMMON = frozenset(STOPWORDS_EN_PLUS) | {"said", "says", "according", "however", "also"}
 
@@ -67,7 +68,7 @@ def facts(sentence: str, context: str = "") -> set[str]:
     plain = normalise(sentence)
     found = set(_NUMBER.findall(plain)) | {w for w in _WORD_CHARS.findall(plain) if w in _MONTHS}
     for match in _NAME.finditer(sentence):
-        name = match.group().rstrip(".")
+        name = _POSSESSIVE.sub("", match.group().rstrip("."))
         if name.lower() in _COMMON or name.lower() in _MONTHS or name.lower() in _NUMBER_WORDS:
             continue
         if match.start() == _first_word_start(sentence) and f" {name}" not in context:
@@ -92,8 +93,18 @@ def missing(claimed: set[str], sources: str) -> set[str]:
     return absent
 
 
+def claimed(sentence: str, context: str, question: str) -> set[str]:
+    """The facts a written sentence adds: those of the question are its premises, not claims
+    ("... at this week's Palm Springs International Film Festival Awards")."""
+    return {f for f in facts(sentence, context) if missing({f}, question)}
+
+
 def check(
-    draft: str, sources: Sequence[Citation], embedder: Embeddings, support: float = SUPPORT
+    draft: str,
+    sources: Sequence[Citation],
+    embedder: Embeddings,
+    question: str = "",
+    support: float = SUPPORT,
 ) -> Checked:
     """Keep the written sentences their citations support; re-cite or drop the others.
 
@@ -111,9 +122,8 @@ def check(
     recited, dropped = [], []
     for (claim, numbers), row in zip(marked, similarity, strict=True):
         cited = [n - 1 for n in numbers if 0 < n <= len(sources)]
-        used, why = _supporting(
-            claim, list(dict.fromkeys(cited)), sources, row >= support, row, context_text
-        )
+        stated = claimed(claim, context_text, question)
+        used, why = _supporting(stated, list(dict.fromkeys(cited)), sources, row >= support, row)
         if not used:
             dropped.append((claim, why))
             continue
@@ -130,15 +140,14 @@ def check(
 
 
 def _supporting(
-    claim: str,
+    stated: set[str],
     cited: list[int],
     sources: Sequence[Citation],
     means_it: np.ndarray,
     similarity: np.ndarray,
-    context: str,
 ) -> tuple[list[int], str]:
-    """The sources to cite for a claim (empty: none can) and why they differ from `cited`."""
-    stated = facts(claim, context)
+    """The sources to cite for a claim stating these facts (empty: none can) and why they
+    differ from `cited`."""
     close = [i for i in cited if means_it[i]]
     if close and not missing(stated, " ".join(sources[i].text for i in close)):
         return close, ""
@@ -165,12 +174,12 @@ def _listed(names: set[str]) -> str:
     return ", ".join(f"“{n}”" for n in shown) + (" are" if len(shown) > 1 else " is")
 
 
-def unsupported(text: str, citations: Sequence[Citation]) -> int:
-    """Sentences of a checked answer that state a fact absent from the sentences they cite."""
+def unsupported(text: str, citations: Sequence[Citation], question: str = "") -> int:
+    """Sentences of a checked answer that add a fact absent from the sentences they cite."""
     by_n = {c.n: c.text for c in citations}
     context = " ".join(by_n.values())
     count = 0
     for claim, numbers in marked_sentences(text):
         cited = " ".join(by_n.get(n, "") for n in numbers)
-        count += bool(missing(facts(claim, context), cited))
+        count += bool(missing(claimed(claim, context, question), cited))
     return count

@@ -102,7 +102,9 @@ def written_stats(result: Answer) -> Written:
     if result.note:  # the quoted answer was given instead
         return Written(0, 0, dropped, 0, fell_back=True)
     kept = len(marked_sentences(result.text))
-    return Written(kept, recited, dropped, unsupported(result.text, result.citations), False)
+    return Written(
+        kept, recited, dropped, unsupported(result.text, result.citations, result.question), False
+    )
 
 
 def _reproduced(assistant: Assistant, cited: Citation) -> bool:

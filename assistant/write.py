@@ -142,7 +142,7 @@ def written(found: Retrieval, llm: BaseChatModel, embedder: Embeddings) -> Itera
         log.warning("the model failed: %s", error)
         yield replace(preview, note=f"The model could not answer ({error}); quoted instead.")
         return
-    checked = check(draft, sources, embedder)
+    checked = check(draft, sources, embedder, found.question.text)
     revisions = tuple(
         Revision(action, sentence, why)
         for action, pairs in (("re-cited", checked.recited), ("dropped", checked.dropped))

@@ -94,3 +94,19 @@ def test_markers_after_the_full_stop_belong_to_their_sentence() -> None:
         ("Sall postponed the vote.", [1, 3]),
         ("No marker here.", []),
     ]
+
+
+def test_the_questions_own_words_are_premises_not_claims(embedder: object) -> None:
+    question = "What did the painter study at the Brandywine River Museum?"
+    draft = (
+        "At the Brandywine River Museum, Jamie Wyeth studied the works of Rembrandt van Rijn [3]."
+    )
+    checked = check(draft, sources(), embedder, question)  # type: ignore[arg-type]
+    assert checked.citations and checked.dropped == ()
+    without = check(draft, sources(), embedder)  # type: ignore[arg-type]
+    assert without.citations == () and "brandywine" in without.dropped[0][1]
+
+
+def test_a_possessive_names_its_owner() -> None:
+    assert facts("Senegal's president postponed the vote.", " Senegal") == {"senegal"}
+    assert missing({"senegal"}, SOURCES[0]) == set()
