@@ -88,8 +88,8 @@ class Assistant:
         A rebuild switches `current`; the next query opens the new build, and the old one is
         closed when the last query that holds it is done, never under a running query.
         """
-        build = require_build(self.index_dir)
         with self._lock:
+            build = require_build(self.index_dir)
             if self._searcher is None or self._searcher.build != build:
                 old, self._searcher = self._searcher, self._open(build)
                 self._users[self._searcher] = 0
@@ -110,7 +110,10 @@ class Assistant:
         searcher.close()
 
     def _open(self, build: Path) -> Searcher:
-        searcher = Searcher(build, self.embedder)
+        try:
+            searcher = Searcher(build, self.embedder)
+        except FileNotFoundError:  # a rebuild pruned it since `current` was read: read again
+            searcher = Searcher(require_build(self.index_dir), self.embedder)
         built_with = searcher.store.manifest.get("embedding_model")
         using = getattr(self.embedder, "name", built_with)
         if built_with != using:

@@ -12,6 +12,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from assistant.question import Filters
+from index.builds import hold
 from index.lexical import WORD, Lexical, open_lexical
 from index.store import Store
 
@@ -99,8 +100,12 @@ class Searcher:
     """Search over one build of the index; `store` also serves articles and their sentences."""
 
     def __init__(self, build: Path, embedder: Embeddings):
-        """`embedder` is the model the build's chunks were embedded with."""
+        """`embedder` is the model the build's chunks were embedded with.
+
+        FileNotFoundError when the build was pruned since `current` was read.
+        """
         self.build = build
+        self._hold = hold(build)  # no build prunes it while this searcher is open
         self.store = Store(build)
         self.lexical: Lexical = open_lexical(build)
         self.embedder = embedder
@@ -111,6 +116,7 @@ class Searcher:
     def close(self) -> None:
         """Release the index files."""
         self.store.close()
+        self._hold.close()
 
     def chunks(
         self, query: str, filters: Filters, as_of: date | None, k: int = CHUNKS, pool: int = POOL

@@ -2,18 +2,35 @@
 
 A build is written in `builds/<id>.partial`, renamed to `builds/<id>` when complete, and made
 current by replacing the `current` link. A kill at any moment leaves `current` whole; what it
-leaves behind is removed by the next build (under the build lock).
+leaves behind is removed by the next build (under the build lock). A reader holds a shared lock
+on the build it reads (`hold`), in this process or another; pruning leaves such a build alone.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import time
 import uuid
 from pathlib import Path
+from typing import IO
 
 PARTIAL = ".partial"
+READERS = ".readers"  # readers hold a shared lock on this file; pruning wants it exclusive
+
+
+def hold(build: Path) -> IO[str]:
+    """A shared lock on a finished build for as long as the returned file stays open.
+
+    FileNotFoundError when the build is gone (pruned since `current` was read).
+    """
+    handle = open(Path(build) / READERS, "a")  # noqa: SIM115 - held by the reader
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    if not (Path(build) / "manifest.json").exists():  # pruned while we waited for the lock
+        handle.close()
+        raise FileNotFoundError(f"build {build} is gone")
+    return handle
 
 
 def new_build(index_dir: Path, base: Path | None) -> Path:
@@ -78,4 +95,19 @@ def _prune(index_dir: Path, keep: set[Path | None]) -> None:
     kept = {path.resolve() for path in keep | {linked(index_dir)} if path is not None}
     for build in (Path(index_dir) / "builds").iterdir():
         if build.resolve() not in kept:
-            shutil.rmtree(build, ignore_errors=True)
+            _remove_unless_held(build)
+
+
+def _remove_unless_held(build: Path) -> None:
+    """Remove a build no reader holds; a held one stays for a later build to remove."""
+    try:
+        handle = open(build / READERS, "a")  # noqa: SIM115 - closed below
+    except OSError:  # not a build folder we can lock: nobody reads it
+        shutil.rmtree(build, ignore_errors=True)
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        shutil.rmtree(build, ignore_errors=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -71,11 +72,20 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).lower().encode()).hexdigest()
 
 
+# Chroma shares one system per folder between clients and stops it when the last client closes,
+# but getting the system and counting the new client are two steps: a client closed by another
+# thread in between stopped the system under the new client ("'RustBindingsAPI' object has no
+# attribute 'bindings'" while a rebuild and answers ran at once). Opening and closing one at a
+# time closes that gap.
+_CLIENTS = threading.Lock()
+
+
 def chroma_client(path: Path) -> Any:
     """A PersistentClient with telemetry off."""
-    return chromadb.PersistentClient(
-        path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
-    )
+    with _CLIENTS:
+        return chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+        )
 
 
 # An article, its sentences, its chunks and their vectors, ready to store.
@@ -200,7 +210,8 @@ class Store:
     def close(self) -> None:
         """Release the files: this store's own Chroma system, not other stores' (refcounted)."""
         self.db.close()
-        self._client.close()
+        with _CLIENTS:
+            self._client.close()
 
 
 def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:

@@ -90,3 +90,19 @@ def test_answers_in_threads_while_rebuilds_swap_the_index(
     assert answers and all(a.covered and "Avdiivka" in a.text for a in answers)
     with assistant.searcher() as current:  # old builds were closed once their queries ended
         assert list(assistant._users) == [current]
+
+
+def test_a_build_a_reader_holds_is_not_pruned_until_it_lets_go(
+    assistant: Assistant, articles: Path, embedder: object
+) -> None:
+    with assistant.searcher() as held:
+        for i in range(3):  # pruning keeps only the current build and the one before it ...
+            add_article(articles, i)
+            build(articles, assistant.index_dir, embedder)
+        assert held.build.is_dir()  # ... but not a build someone still reads
+        assert held.chunks(AVDIIVKA, Filters(), None)
+    with assistant.searcher():  # the next query moves to the current build, closing the old
+        pass
+    add_article(articles, 9)
+    build(articles, assistant.index_dir, embedder)
+    assert not held.build.exists()
