@@ -126,3 +126,23 @@ def test_the_setting_chooses_the_chunk_vectors_for_index_and_answer(
     assert "ASSISTANT_CHUNK_VECTORS must be one of minilm, static, not 'fast'" in (
         capsys.readouterr().err
     )
+
+
+def test_an_upload_into_a_static_index_is_embedded_with_its_model(
+    tmp_path: Path, model: StaticEmbedder, embedder: object
+) -> None:
+    from assistant.config import Settings
+    from assistant.ui.handlers import ChatApp
+    from assistant.ui.worker import InThread
+
+    index_dir = tmp_path / "index"
+    rebuild([SAMPLE], index_dir, model=model.name, embedder=model, progress=False)
+    settings = Settings(index_dir=index_dir, chunk_vectors="static", cache_dir=CACHE)
+    assistant = Assistant(index_dir, model, sentence_embedder=embedder)  # type: ignore[arg-type]
+    app = ChatApp(settings, assistant, InThread())
+    article = tmp_path / "harbour.txt"
+    article.write_text("Portside harbour will close pier 7 for repairs on Monday, officials said.")
+    message, *_ = app.add_articles([str(article)], progress=lambda *a, **k: None)
+    assert "1 added" in message
+    found = assistant.chain.invoke(Question.ask("Which pier will Portside harbour close?"))
+    assert "pier 7" in " ".join(c.text for c in found.citations)

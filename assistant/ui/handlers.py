@@ -188,6 +188,7 @@ class ChatApp:
                 self.uploads,
                 settings.index_dir,
                 settings.embed_model,
+                settings.chunk_vectors,
                 settings.cache_dir,
                 on_progress=report_progress,
             )

@@ -52,6 +52,7 @@ def upload_job(
     uploads: Path,
     index_dir: Path,
     model: str,
+    chunk_vectors: str,
     cache_dir: Path | None,
     on_progress: Progress | None = None,
 ) -> UploadReport:
@@ -60,10 +61,10 @@ def upload_job(
     In the worker process, progress goes back over the worker's queue.
     """
     from index.build import rebuild
-    from index.embed import default_embedder
+    from index.static import chunk_embedder
 
-    embedder = default_embedder(model, cache_dir=cache_dir)
-    build = partial(rebuild, model=model, embedder=embedder, progress=False)
+    embedder = chunk_embedder(model, chunk_vectors, cache_dir)
+    build = partial(rebuild, model=embedder.name, embedder=embedder, progress=False)
     relay = on_progress or (_relay if _progress is not None else None)
     return index_upload(staging, uploads, index_dir, build, relay)
 
