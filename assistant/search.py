@@ -14,7 +14,7 @@ from langchain_core.embeddings import Embeddings
 from assistant.question import Filters
 from index.builds import hold
 from index.lexical import WORD, Lexical, open_lexical
-from index.store import Store
+from index.store import Store, published_number
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 CHUNKS = 20  # chunks whose sentences are ranked for a question
@@ -68,8 +68,8 @@ def near_duplicate(a: str, b: str, threshold: float) -> bool:
 
 
 def day_number(day: date | None) -> int:
-    """A date as YYYYMMDD (0 when open), as chunks store `published_ts`."""
-    return day.year * 10000 + day.month * 100 + day.day if day else 0
+    """A date as chunks store `published_ts` (YYYYMMDD; 0 when open)."""
+    return published_number(day.isoformat()) if day else 0
 
 
 def window(filters: Filters, as_of: date, days: int = WINDOW_DAYS) -> Filters | None:
