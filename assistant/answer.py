@@ -77,12 +77,13 @@ def get_assistant(settings: Settings) -> Assistant:
     from assistant.llm import load_chat_model
     from index.embed import default_embedder
     from index.static import chunk_embedder
+    from index.store import place
 
     key = replace(settings, index_dir=settings.index_dir.resolve(), auth="")
     with _assistants_lock:
         if key not in _assistants:
             _assistants[key] = Assistant(
-                key.index_dir,
+                place(key.index_dir, key.chroma_url),
                 chunk_embedder(key.embed_model, key.chunk_vectors, key.cache_dir),
                 load_chat_model(key),
                 default_embedder(key.embed_model, quantize=True, cache_dir=key.cache_dir),
@@ -97,6 +98,7 @@ def answer(
     history: Any = (),
     *,
     index_dir: str | Path | None = None,
+    chroma_url: str | None = None,
     since: str | None = None,
     until: str | None = None,
     sources: Any = None,
@@ -109,7 +111,8 @@ def answer(
     `history`: the conversation so far ({"role", "content"} dicts). `since`/`until`: published
     date range; `sources`: source names (one name or a list). `as_of` (default: today) is the
     day the question is asked: articles published in the days before it weigh more.
-    `settings` defaults to `Settings.from_env()`; `index_dir` and `llm` override it.
+    `settings` defaults to `Settings.from_env()`; `index_dir`, `chroma_url` (an index on a
+    Chroma server) and `llm` override it.
     """
     asked = Question.ask(question, history, since=since, until=until, sources=sources, as_of=as_of)
     settings = settings or Settings.from_env()
@@ -117,6 +120,7 @@ def answer(
         settings,
         index_dir=Path(index_dir).expanduser() if index_dir else settings.index_dir,
         llm=settings.llm if llm is None else llm,
+        chroma_url=settings.chroma_url if chroma_url is None else chroma_url,
     )
     return get_assistant(settings).chain.invoke(asked)
 

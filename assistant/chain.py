@@ -16,12 +16,21 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from assistant.config import Settings
 from assistant.question import Question
 from assistant.retrieve import CONTEXT_CHARS, Retrieval, retrieve
-from assistant.search import Searcher
+from assistant.search import Searcher, forget_rows
 from assistant.write import Answer, write
 from index.embed import default_embedder
 from index.load import Article
 from index.sentences import Sentence
-from index.store import IndexMismatch, require_build
+from index.store import (
+    SERVER_ERRORS,
+    Folder,
+    Index,
+    IndexMismatch,
+    IndexProblem,
+    Place,
+    current,
+    unreachable,
+)
 
 SAMPLE_ARTICLES = 40  # articles read for the example questions
 
@@ -49,14 +58,14 @@ class Assistant:
 
     def __init__(
         self,
-        index_dir: Path,
+        index: Path | Place,
         embedder: Embeddings | None = None,
         llm: BaseChatModel | None = None,
         sentence_embedder: Embeddings | None = None,
         source_chars: int = Settings.llm_source_chars,
         check_embedder: Embeddings | None = None,
     ):
-        self.index_dir = Path(index_dir)
+        self.place = index if isinstance(index, Place) else Folder(Path(index))
         self.embedder = embedder or default_embedder()
         self.check_embedder = check_embedder or self.embedder
         self.sentence_embedder = sentence_embedder or embedder or default_embedder(quantize=True)
@@ -83,22 +92,28 @@ class Assistant:
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:
-        """The searcher over the current build, held for the block.
+        """The searcher over the current index, held for the block.
 
-        A rebuild switches `current`; the next query opens the new build, and the old one is
-        closed when the last query that holds it is done, never under a running query.
+        A build replaces the manifest; the next query opens the new index, and the old one is
+        closed when the last query that holds it is done, never under a running query. A Chroma
+        server that does not answer is one IndexProblem line; the next query tries again.
         """
-        with self._lock:
-            build = require_build(self.index_dir)
-            if self._searcher is None or self._searcher.build != build:
-                old, self._searcher = self._searcher, self._open(build)
-                self._users[self._searcher] = 0
-                if old is not None and self._users[old] == 0:
-                    self._release(old)
-            held = self._searcher
-            self._users[held] += 1
+        try:
+            with self._lock:
+                manifest = current(self.place)
+                if self._searcher is None or self._searcher.index.manifest != manifest:
+                    old, self._searcher = self._searcher, self._open(manifest)
+                    self._users[self._searcher] = 0
+                    if old is not None and self._users[old] == 0:
+                        self._release(old)
+                held = self._searcher
+                self._users[held] += 1
+        except SERVER_ERRORS as error:
+            raise IndexProblem(unreachable(self.place.name, error)) from error
         try:
             yield held
+        except SERVER_ERRORS as error:
+            raise IndexProblem(unreachable(self.place.name, error)) from error
         finally:
             with self._lock:
                 self._users[held] -= 1
@@ -109,33 +124,38 @@ class Assistant:
         del self._users[searcher]
         searcher.close()
 
-    def _open(self, build: Path) -> Searcher:
-        try:
-            searcher = Searcher(build, self.embedder)
-        except FileNotFoundError:  # a rebuild pruned it since `current` was read: read again
-            searcher = Searcher(require_build(self.index_dir), self.embedder)
-        built_with = searcher.store.manifest.get("embedding_model")
+    def _open(self, manifest: dict[str, Any]) -> Searcher:
+        built_with = manifest.get("embedding_model")
         using = getattr(self.embedder, "name", built_with)
         if built_with != using:
-            searcher.close()
             raise IndexMismatch(
-                f"the index at {self.index_dir} was built with the embedding model "
+                f"the index at {self.place.name} was built with the embedding model "
                 f"{built_with!r}, not {using!r}: use that model or rebuild with "
                 "`assistant index --full`"
             )
+        try:
+            index = Index(self.place, manifest)
+        except FileNotFoundError:  # a build dropped a segment since the manifest was read
+            index = Index(self.place, current(self.place))
+        try:
+            searcher = Searcher(index, self.embedder)
+        except BaseException:
+            index.close()
+            raise
+        forget_rows(self.place.key, {s.id for s in index.segments})
         return searcher
 
     def article(self, article_id: str) -> tuple[Article, list[Sentence]] | None:
         """An article of the current build with its sentences, or None."""
         with self.searcher() as searcher:
-            article = searcher.store.article(article_id)
-            return (article, searcher.store.sentences(article_id)) if article else None
+            return searcher.index.article(article_id)
 
     def library(self) -> Library:
         """The current build's manifest, sources and a sample of its articles."""
         with self.searcher() as searcher:
-            store = searcher.store
-            ids = sorted(store.catalogue())[:SAMPLE_ARTICLES]
-            articles = filter(None, map(store.article, ids))
+            index = searcher.index
+            ids = sorted(set(searcher.lexical.article_ids))[:SAMPLE_ARTICLES]
+            articles = (found[0] for found in map(index.article, ids) if found)
             sample = sorted(articles, key=lambda a: a.published, reverse=True)
-            return Library(store.manifest, tuple(store.sources()), tuple(sample))
+            sources = sorted(set(searcher.lexical.sources) - {""})
+            return Library(index.manifest, tuple(sources), tuple(sample))

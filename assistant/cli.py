@@ -19,6 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env(
             index_dir=getattr(args, "index_dir", None),
+            chroma_url=getattr(args, "chroma_url", None),
             llm=getattr(args, "llm", None),
             llm_base_url=getattr(args, "llm_base_url", None),
         )
@@ -45,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     index_dir = argparse.ArgumentParser(add_help=False)
     index_dir.add_argument(
         "--index-dir", help="index folder (default: $ASSISTANT_INDEX_DIR or data/index)"
+    )
+    index_dir.add_argument(
+        "--chroma-url",
+        help="keep the index on this Chroma server, e.g. http://host:8000, instead of a "
+        "folder (default: $ASSISTANT_CHROMA_URL)",
     )
 
     p = sub.add_parser("index", parents=[index_dir], help="build or update the index")
@@ -101,6 +107,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         model=embedder.name,
         embedder=embedder,
         progress=False if args.quiet else None,
+        chroma_url=settings.chroma_url,
     )
     print(report.summary())
     if report.added + report.updated + report.unchanged == 0:
@@ -110,17 +117,18 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from index.store import open_index
+    from index.store import SERVER_ERRORS, IndexProblem, current, place, unreachable
 
-    store = open_index(settings.index_dir)
+    where = place(settings.index_dir, settings.chroma_url)
     try:
-        m = store.manifest
-        print(
-            f"index {settings.index_dir}: {m['articles']} articles, {m['sentences']} sentences, "
-            f"{m['chunks']} chunks, built {m['built_at']} with {m['embedding_model']}"
-        )
-    finally:
-        store.close()
+        m = current(where)
+    except SERVER_ERRORS as error:
+        raise IndexProblem(unreachable(where.name, error)) from error
+    print(
+        f"index {where.name}: {m['articles']} articles, {m['sentences']} sentences, "
+        f"{m['chunks']} chunks in {len(m['segments'])} segments, built {m['built_at']} "
+        f"with {m['embedding_model']}"
+    )
     return 0
 
 
@@ -184,7 +192,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if auth is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         print("warning: serving beyond this machine without ASSISTANT_AUTH", file=sys.stderr)
-    print(f"News Assistant on http://{args.host}:{args.port}/ over {settings.index_dir}")
+    print(
+        f"News Assistant on http://{args.host}:{args.port}/ over {settings.chroma_url or settings.index_dir}"
+    )
     try:
         launch(demo, args.host, args.port, auth)
     except OSError as error:

@@ -31,6 +31,7 @@ class Settings:
     """Where the index lives, which models write and rank, and how the chat is served."""
 
     index_dir: Path = field(default_factory=lambda: data_dir() / "index")
+    chroma_url: str = ""  # a Chroma server (`chroma run`) holding the index instead of index_dir
     embed_model: str = DEFAULT_MODEL
     # The chunk vectors: "minilm" (embed_model itself) or "static" (distilled from it: a build
     # several times faster); sentences are ranked with embed_model either way.

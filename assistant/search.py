@@ -3,18 +3,17 @@ wire copies kept once."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.question import Filters
-from index.builds import hold
-from index.lexical import WORD, Lexical, open_lexical
-from index.store import Store, published_number
+from index.lexical import WORD, Lexical, Rows, open_lexical, rows
+from index.store import Index, Segment, published_number
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 CHUNKS = 20  # chunks whose sentences are ranked for a question
@@ -97,26 +96,23 @@ def where(filters: Filters) -> dict[str, Any] | None:
 
 
 class Searcher:
-    """Search over one build of the index; `store` also serves articles and their sentences."""
+    """Search over one index (a manifest's segments); `index` also serves articles."""
 
-    def __init__(self, build: Path, embedder: Embeddings):
-        """`embedder` is the model the build's chunks were embedded with.
-
-        FileNotFoundError when the build was pruned since `current` was read.
-        """
-        self.build = build
-        self._hold = hold(build)  # no build prunes it while this searcher is open
-        self.store = Store(build)
-        self.lexical: Lexical = open_lexical(build)
+    def __init__(self, index: Index, embedder: Embeddings):
+        """`embedder` is the model the index's chunks were embedded with."""
+        self.index = index
+        self.lexical: Lexical = open_lexical(
+            (_rows(index.place.key, s), d)
+            for s, d in zip(index.segments, index.dropped, strict=True)
+        )
         self.embedder = embedder
         self.published = dict(
             zip(self.lexical.ids, self.lexical.published_ts.tolist(), strict=True)
         )
 
     def close(self) -> None:
-        """Release the index files."""
-        self.store.close()
-        self._hold.close()
+        """Release the index."""
+        self.index.close()
 
     def chunks(
         self, query: str, filters: Filters, as_of: date | None, k: int = CHUNKS, pool: int = POOL
@@ -129,12 +125,7 @@ class Searcher:
         # A coarser model's ranking (the static one: index/static.py) counts for less.
         dense_weight = float(getattr(self.embedder, "fusion_weight", 1.0))
         recent = window(filters, as_of) if as_of else None
-        dense = self.store.chunks.query(
-            query_embeddings=[vector],
-            n_results=WINDOW_POOL if recent else pool,
-            where=where(filters),
-            include=[],
-        )["ids"][0]
+        dense = self.index.nearest(vector, WINDOW_POOL if recent else pool, where(filters))
         rankings = [(dense_weight, dense[:pool]), (1.0, self._lexical(query, filters, pool))]
         if recent is not None:
             low, high = day_number(recent.since), day_number(recent.until)
@@ -152,10 +143,7 @@ class Searcher:
         return self._distinct(order, fused, k) if order else []
 
     def _distinct(self, order: list[str], fused: dict[str, float], k: int) -> list[RankedChunk]:
-        got = self.store.chunks.get(ids=order, include=["documents", "metadatas"])
-        rows = dict(
-            zip(got["ids"], zip(got["documents"], got["metadatas"], strict=True), strict=True)
-        )
+        rows = self.index.chunks_by_id(order)
         kept: list[RankedChunk] = []
         for cid in order:
             doc, meta = rows[cid]
@@ -191,3 +179,26 @@ def _ranked_chunk(doc: str, meta: dict[str, Any], score: float) -> RankedChunk:
         ends=tuple(meta["ends"]),
         score=score,
     )
+
+
+# A segment never changes: its rows are read and tokenized once per process. Entries of segments
+# that no index opened since lists are dropped when a newer index of the same place opens.
+_ROWS: dict[tuple[str, str], Rows] = {}
+_ROWS_LOCK = threading.Lock()
+
+
+def _rows(place_key: str, segment: Segment) -> Rows:
+    key = (place_key, segment.id)
+    with _ROWS_LOCK:
+        if key in _ROWS:
+            return _ROWS[key]
+    got = rows(segment.all(segment.chunks, documents=True))
+    with _ROWS_LOCK:
+        return _ROWS.setdefault(key, got)
+
+
+def forget_rows(place_key: str, keep: set[str]) -> None:
+    """Drop the cached rows of `place_key`'s segments not in `keep`."""
+    with _ROWS_LOCK:
+        for key in [k for k in _ROWS if k[0] == place_key and k[1] not in keep]:
+            del _ROWS[key]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 import sys
@@ -10,12 +9,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
-from index import lexical
-from index.builds import clear_unfinished, discard, new_build, publish
 from index.chunk import ChunkSettings, chunk_article, embedding_text
 from index.embed import DEFAULT_MODEL
 from index.load import Article, load
@@ -23,7 +21,20 @@ from index.plan import Plan, plan, under
 from index.report import BuildReport
 from index.sentences import split_sentences
 from index.static import embedder_named
-from index.store import FORMAT, IndexMismatch, IndexProblem, Store, current_build
+from index.store import (
+    FORMAT,
+    SERVER_ERRORS,
+    Entry,
+    Index,
+    IndexMismatch,
+    IndexProblem,
+    Place,
+    Segment,
+    new_segment_id,
+    place,
+    segments_in,
+    unreachable,
+)
 
 DEFAULT_CHUNKING = ChunkSettings()
 EMBED_BATCH = 256  # chunks per embedding call: large enough to batch well, small for progress
@@ -60,90 +71,122 @@ def rebuild(
     embedder: Embeddings | None = None,
     progress: bool | None = None,
     on_progress: Progress | None = None,
+    chroma_url: str = "",
 ) -> BuildReport:
-    """Bring the index at `index_dir` in line with the articles under `sources`.
+    """Bring the index at `index_dir` (or on the Chroma server at `chroma_url`) in line with the
+    articles under `sources`.
 
     Incremental unless `full`: unchanged articles cost nothing, changed ones are replaced and
     articles whose files under `sources` are gone are removed; a file that cannot be read in
-    full keeps its earlier articles. The new index becomes visible in one atomic step; until
-    then readers see the previous one.
+    full keeps its earlier articles. An update writes one new segment of what changed; the new
+    index becomes visible in one atomic step; until then readers see the previous one.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir).expanduser().resolve()
     roots = [Path(s).expanduser().resolve() for s in sources]
     show = sys.stderr.isatty() if progress is None else progress
-    with _locked(index_dir):
-        with _writing(index_dir):
-            clear_unfinished(index_dir)
-        base = None if full else current_build(index_dir)
-        work = _read(roots, index_dir, base, model, chunking, show)
-        if base is not None and not work.todo and not work.removed:
-            with _opened(base) as store:
-                return _report(index_dir, work, store, started, changed=False)
-        embedder = embedder or embedder_named(model)
-        with _writing(index_dir):
-            build = new_build(index_dir, base)
+    with _writing(index_dir, chroma_url):
+        where = place(index_dir, chroma_url)
+        with where.building():
+            previous = where.manifest()
+            if previous is not None and previous.get("format") != FORMAT:
+                previous, full = None, True  # an index of an earlier layout: built anew
+            _clear(where, keep=segments_in([previous, {"segments": _previous(previous)}]))
+            base = None if full or previous is None else previous
+            known = _catalogue(where, base, model, chunking)
+            # The index may live inside a source folder (data/index beside data/articles).
+            items = (i for i in load(roots) if not under(Path(i.path), [index_dir]))
+            work = plan(items, roots, known, show)
+            if base is not None and not work.todo and not work.removed:
+                return _report(where, work, base, started, changed=False)
+            segment_id = new_segment_id()
+            segment = where.segment(segment_id, create=True)
             try:
-                with _opened(build) as store:
-                    store.delete(work.removed | work.updated)
-                    _embed_into(store, work.todo, chunking, embedder, show, on_progress)
-                    store.commit()
-                    lexical.build(store)
-                    report = _report(index_dir, work, store, started, changed=True)
-                    store.write_manifest(_manifest(model, chunking, report))
-                publish(index_dir, build)
+                try:
+                    added = _embed_into(
+                        segment,
+                        work.todo,
+                        chunking,
+                        embedder or embedder_named(model),
+                        show,
+                        on_progress,
+                    )
+                finally:
+                    segment.close()
+                where.finish(segment_id)
+                manifest = _manifest(base, segment_id, known, work, added, model, chunking)
+                manifest["previous"] = [s["id"] for s in previous["segments"]] if previous else []
+                where.publish(manifest)
             except BaseException:
-                discard(index_dir, build)
+                where.drop(segment_id)
                 raise
-        return report
+            _clear(where, keep=segments_in([manifest, previous]))
+            return _report(where, work, manifest, started, changed=True)
 
 
-def _read(
-    roots: list[Path],
-    index_dir: Path,
-    base: Path | None,
+def _catalogue(
+    where: Place, base: dict[str, Any] | None, model: str, chunking: ChunkSettings
+) -> dict[str, Entry]:
+    """What the index at `base` holds, after checking it was built with these settings."""
+    if base is None:
+        return {}
+    check_settings(base, model, chunking)
+    index = Index(where, base)
+    try:
+        return index.catalogue()
+    finally:
+        index.close()
+
+
+def _previous(manifest: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The segments of the manifest before `manifest` (readers may still hold them)."""
+    return [{"id": i} for i in manifest.get("previous", [])] if manifest else []
+
+
+def _clear(where: Place, keep: set[str]) -> None:
+    """Remove the segments no reader can need: not listed by the current or previous manifest
+    (what killed builds left, and what updates replaced)."""
+    for segment_id in where.segment_ids() - keep:
+        where.drop(segment_id)
+
+
+def _manifest(
+    base: dict[str, Any] | None,
+    segment_id: str,
+    known: dict[str, Entry],
+    work: Plan,
+    added: tuple[int, int, int],
     model: str,
     chunking: ChunkSettings,
-    show: bool,
-) -> Plan:
-    """Read every article under `roots` and sort them against the build at `base`."""
-    old = Store(base) if base else None
-    try:
-        if old is not None:
-            check_settings(old.manifest, model, chunking)
-        # The index may live inside a source folder (data/index beside data/articles).
-        items = (i for i in load(roots) if not under(Path(i.path), [index_dir]))
-        return plan(items, roots, old, show)
-    finally:
-        if old is not None:
-            old.close()
-
-
-def _manifest(model: str, chunking: ChunkSettings, report: BuildReport) -> dict[str, object]:
+) -> dict[str, Any]:
+    """The manifest of `base` with the new segment, which removes the changed and gone articles."""
+    gone = [known[i] for i in work.removed | work.updated]
+    counts = (
+        len(known) - len(gone) + added[0],
+        sum(e.sentences for e in known.values()) - sum(e.sentences for e in gone) + added[1],
+        sum(e.chunks for e in known.values()) - sum(e.chunks for e in gone) + added[2],
+    )
+    segments = list(base["segments"]) if base else []
+    segments.append({"id": segment_id, "removes": sorted(work.removed | work.updated)})
     return settings_record(model, chunking) | {
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "articles": report.articles,
-        "sentences": report.sentences,
-        "chunks": report.chunks,
+        "articles": counts[0],
+        "sentences": counts[1],
+        "chunks": counts[2],
+        "generation": int(base["generation"]) + 1 if base else 1,
+        "segments": segments,
     }
 
 
 @contextmanager
-def _opened(build: Path) -> Iterator[Store]:
-    store = Store(build)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@contextmanager
-def _writing(index_dir: Path) -> Iterator[None]:
-    """A file system or SQLite error while writing the index is one line, not a traceback."""
+def _writing(index_dir: Path, chroma_url: str) -> Iterator[None]:
+    """A file system, SQLite or Chroma server error while writing is one line, not a traceback."""
     try:
         yield
     except (OSError, sqlite3.Error) as error:
         raise IndexProblem(f"cannot write the index at {index_dir}: {_why(error)}") from error
+    except SERVER_ERRORS as error:
+        raise IndexProblem(unreachable(chroma_url, error)) from error
 
 
 def _why(error: OSError | sqlite3.Error) -> str:
@@ -154,14 +197,14 @@ def _why(error: OSError | sqlite3.Error) -> str:
 
 
 def _embed_into(
-    store: Store,
+    segment: Segment,
     articles: list[Article],
     chunking: ChunkSettings,
     embedder: Embeddings,
     show: bool,
     on_progress: Progress | None,
-) -> None:
-    """Split, chunk and embed articles in batches, with progress in chunks."""
+) -> tuple[int, int, int]:
+    """Split, chunk and embed articles in batches, with progress; (articles, sentences, chunks)."""
     prepared = []
     split = tqdm(articles, desc="splitting sentences", unit=" articles", disable=not show)
     for i, article in enumerate(split, start=1):
@@ -178,20 +221,21 @@ def _embed_into(
         if size >= EMBED_BATCH or i == len(prepared) - 1:
             texts = [embedding_text(a, c) for a, _, chunks in batch for c in chunks]
             vectors = iter(embedder.embed_documents(texts) if texts else [])
-            store.add([(a, s, chunks, [next(vectors) for _ in chunks]) for a, s, chunks in batch])
+            segment.add([(a, s, cs, [next(vectors) for _ in cs]) for a, s, cs in batch])
             done += size
             bar.update(size)
             if on_progress:
                 on_progress("embedding chunks", done, total)
             batch = []
     bar.close()
+    return len(prepared), sum(len(s) for _, s, _ in prepared), total
 
 
 def _report(
-    index_dir: Path, work: Plan, store: Store, started: float, changed: bool
+    where: Place, work: Plan, manifest: dict[str, Any], started: float, changed: bool
 ) -> BuildReport:
     return BuildReport(
-        index_dir=str(index_dir),
+        index_dir=where.name,
         added=len(work.todo) - len(work.updated),
         updated=len(work.updated),
         unchanged=work.unchanged,
@@ -199,28 +243,9 @@ def _report(
         skipped=work.skipped.lines(),
         notices=work.notices.lines(),
         articles_by_file=dict(work.by_file),
-        articles=store.count("articles"),
-        sentences=store.count("sentences"),
-        chunks=store.chunks.count(),
+        articles=int(manifest["articles"]),
+        sentences=int(manifest["sentences"]),
+        chunks=int(manifest["chunks"]),
         seconds=time.perf_counter() - started,
         changed=changed,
     )
-
-
-@contextmanager
-def _locked(index_dir: Path) -> Iterator[None]:
-    """One build at a time per index folder."""
-    try:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(index_dir / ".lock", "w")  # noqa: SIM115 - held for the whole build
-    except OSError as error:
-        raise IndexProblem(f"cannot write the index at {index_dir}: {error.strerror}") from error
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as error:
-        handle.close()
-        raise IndexProblem(f"another build of {index_dir} is running; try again later") from error
-    try:
-        yield
-    finally:
-        handle.close()

@@ -1,23 +1,24 @@
-"""BM25 over the chunks of a build (bm25s), saved beside the vectors so readers load it fast."""
+"""BM25 (bm25s) over the chunks of an index, made by each reader from the chunks' texts.
+
+Chroma's own sparse index is refused by chromadb 1.5.9 both in a PersistentClient and by
+`chroma run` ("Sparse vector indexing is not enabled in local"), so readers build BM25 in memory:
+a segment never changes, so its tokenized rows are read once per process (`rows`) and a new
+index after an update reads only its new segment.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import bm25s
 import numpy as np
 import Stemmer
 
-if TYPE_CHECKING:
-    from index.store import Store
-
-FOLDER = "bm25"
 WORD = re.compile(r"(?u)\b\w\w+\b")  # a word, as bm25s tokenises (its default pattern)
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
 
@@ -52,6 +53,7 @@ class Lexical:
     ids: list[str]
     published_ts: np.ndarray
     sources: list[str]
+    article_ids: list[str]
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Top `k` chunk ids with BM25 scores (> 0), optionally only where `mask` is 1."""
@@ -92,35 +94,53 @@ class Lexical:
         return keep
 
 
-def build(store: Store) -> None:
-    """Index every chunk of `store` (title + text) and save it in the build folder."""
-    ids: list[str] = []
-    metas = []
+@dataclass(frozen=True)
+class Rows:
+    """The chunks of one segment as BM25 needs them: their terms, dates and sources."""
+
+    ids: list[str]
+    article_ids: list[str]
+    published_ts: list[int]
+    sources: list[str]
+    terms: list[list[str]]
+
+
+def rows(chunks: Iterable[tuple[str, str, dict[str, Any]]]) -> Rows:
+    """Rows of (id, text, metadata) chunks, their title and text tokenized."""
+    got = Rows([], [], [], [], [])
     texts = []
-    for chunk_id, text, meta in store.all_chunks():
-        ids.append(chunk_id)
-        metas.append(meta)
+    for chunk_id, text, meta in chunks:
+        got.ids.append(chunk_id)
+        got.article_ids.append(str(meta["article_id"]))
+        got.published_ts.append(int(meta["published_ts"]))
+        got.sources.append(str(meta["source"]))
         texts.append(f"{meta['title']}\n{text}")
-    folder = store.path / FOLDER
-    folder.mkdir(exist_ok=True)
     if texts:
-        bm25 = bm25s.BM25()
-        bm25.index(tokenize(texts), show_progress=False)
-        bm25.save(str(folder), show_progress=False)
-    (folder / "rows.json").write_text(
-        json.dumps(
-            {
-                "ids": ids,
-                "published_ts": [int(m["published_ts"]) for m in metas],
-                "sources": [str(m["source"]) for m in metas],
-            }
+        got.terms.extend(
+            bm25s.tokenize(
+                texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False
+            )
         )
-    )
+    return got
 
 
-def open_lexical(build_path: Path) -> Lexical:
-    """Load the BM25 index saved by `build`."""
-    folder = Path(build_path) / FOLDER
-    rows = json.loads((folder / "rows.json").read_text())
-    bm25 = bm25s.BM25.load(str(folder), mmap=False) if rows["ids"] else None
-    return Lexical(bm25, rows["ids"], np.array(rows["published_ts"]), rows["sources"])
+def open_lexical(parts: Iterable[tuple[Rows, frozenset[str]]]) -> Lexical:
+    """One BM25 index over the rows of several segments, without their `dropped` articles."""
+    ids: list[str] = []
+    articles: list[str] = []
+    published: list[int] = []
+    sources: list[str] = []
+    terms: list[list[str]] = []
+    for part, dropped in parts:
+        for i, article_id in enumerate(part.article_ids):
+            if article_id not in dropped:
+                ids.append(part.ids[i])
+                articles.append(article_id)
+                published.append(part.published_ts[i])
+                sources.append(part.sources[i])
+                terms.append(part.terms[i])
+    bm25 = None
+    if ids:
+        bm25 = bm25s.BM25()
+        bm25.index(terms, show_progress=False)
+    return Lexical(bm25, ids, np.array(published, dtype=np.int64), sources, articles)

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from index.article import Article, Notice, Skipped
 from index.report import Lines
-from index.store import Entry, Store, text_hash
+from index.store import Entry, text_hash
 
 FILES_SHOWN = 20  # files listed one by one in notes of kept or replaced articles
 TITLES_SHOWN = 3  # titles named in one such note
@@ -62,10 +62,11 @@ class _Twins:
 
 
 def plan(
-    items: Iterable[Article | Skipped], sources: list[Path], old: Store | None, show: bool
+    items: Iterable[Article | Skipped], sources: list[Path], known: dict[str, Entry], show: bool
 ) -> Plan:
-    """Sort what was read into new, changed, unchanged, removed, kept and skipped."""
-    planner = _Planner(old.catalogue() if old else {})
+    """Sort what was read against the `known` articles into new, changed, unchanged, removed,
+    kept and skipped."""
+    planner = _Planner(known)
     for item in tqdm(items, desc="reading articles", unit=" articles", disable=not show):
         planner.read(item)
     return planner.finish(sources)

@@ -1,41 +1,47 @@
-"""The index on disk: Chroma (chunks, vectors) and SQLite (articles, sentences), swapped atomically.
+"""The index: segments of articles and chunks in Chroma, listed by one manifest swapped atomically.
 
-Layout of an index folder:
-    current -> builds/<id>          symlink, replaced atomically when a build is complete
-    builds/<id>/manifest.json       embedding model, chunk settings, counts, build time
-    builds/<id>/articles.sqlite3    articles (full text, metadata, hashes) and sentence offsets
-    builds/<id>/chroma/             Chroma PersistentClient: one record per chunk
+A full build writes one segment. An update writes a segment of just the new and changed
+articles, and the manifest lists with it the ids of the articles it replaces or removes in older
+segments ("removes"). A segment never changes once written, so an update costs what it adds and
+readers need no lock against writers; the manifest is replaced in one step. A kill at any moment
+leaves the previous manifest, whose segments are all still there.
+
+In a folder (`--index-dir DIR`):
+    DIR/manifest.json              the current manifest
+    DIR/segments/<id>/             a Chroma PersistentClient: collections `chunks`, `articles`
+On a Chroma server (`--chroma-url URL`, `chroma run`): collections `news-<id>-chunks`,
+`news-<id>-articles`, and `news-manifest`, whose one record holds the manifest.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-import sqlite3
+import shutil
 import threading
+import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
+from urllib.parse import urlparse
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
 
 from index.chunk import Chunk
 from index.load import Article
 from index.sentences import Sentence
 
-FORMAT = 1
-COLLECTION = "chunks"
-CHUNK_PAGE = 5000  # chunks read from Chroma in one call
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY, title TEXT, url TEXT, published TEXT, source TEXT, path TEXT,
-    content_hash TEXT, text_hash TEXT, text TEXT);
-CREATE TABLE IF NOT EXISTS sentences (
-    article_id TEXT, n INTEGER, start INTEGER, "end" INTEGER, PRIMARY KEY (article_id, n));
-CREATE INDEX IF NOT EXISTS articles_url ON articles (url);
-CREATE INDEX IF NOT EXISTS articles_text_hash ON articles (text_hash);
-"""
+FORMAT = 2
+PAGE = 5000  # records read from Chroma in one call (one `get()` of more fails past ~32,000)
+SERVER_NAME = "news"  # prefix of this index's collections on a Chroma server
+PARTIAL = ".partial"  # a local segment folder still being written
+READERS = ".readers"  # readers hold a shared lock on this file of a local segment
 
 
 class IndexProblem(Exception):
@@ -50,6 +56,19 @@ class IndexMismatch(IndexProblem):
     """The index was built with other embedding or chunk settings."""
 
 
+# What a Chroma client raises when its server cannot be reached or drops the connection.
+SERVER_ERRORS = (httpx.HTTPError,)
+
+
+def unreachable(url: str, error: BaseException) -> str:
+    """One line for a Chroma server that does not answer."""
+    why = str(error) or type(error).__name__
+    return (
+        f"the Chroma server at {url} does not answer ({why}): start it (`chroma run --path DIR "
+        "--port PORT`) or check --chroma-url / ASSISTANT_CHROMA_URL, then try again"
+    )
+
+
 class Entry(NamedTuple):
     """One article of the catalogue."""
 
@@ -58,6 +77,8 @@ class Entry(NamedTuple):
     url: str
     text_hash: str
     title: str
+    sentences: int
+    chunks: int
 
 
 def published_number(iso: str) -> int:
@@ -72,119 +93,47 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).lower().encode()).hexdigest()
 
 
+def new_segment_id() -> str:
+    """A segment id that sorts by time."""
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
 # Chroma shares one system per folder between clients and stops it when the last client closes,
 # but getting the system and counting the new client are two steps: a client closed by another
 # thread in between stopped the system under the new client ("'RustBindingsAPI' object has no
 # attribute 'bindings'" while a rebuild and answers ran at once). Opening and closing one at a
 # time closes that gap.
 _CLIENTS = threading.Lock()
-
-
-def chroma_client(path: Path) -> Any:
-    """A PersistentClient with telemetry off."""
-    with _CLIENTS:
-        return chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
-        )
-
+_SETTINGS = ChromaSettings(anonymized_telemetry=False)
 
 # An article, its sentences, its chunks and their vectors, ready to store.
 Embedded = tuple[Article, Sequence[Sentence], Sequence[Chunk], Sequence[Sequence[float]]]
 
 
-class Store:
-    """One build of the index: read it, or (while building) write it."""
+class Segment:
+    """One segment: its articles (texts, sentence offsets) and its chunks (vectors)."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.db = sqlite3.connect(self.path / "articles.sqlite3", check_same_thread=False)
-        self.db.executescript(_SCHEMA)
-        self._client = chroma_client(self.path / "chroma")
-        self.chunks = self._client.get_or_create_collection(
-            COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
+    def __init__(self, id: str, client: Any, prefix: str = "", on_close: Any = None):
+        self.id = id
+        self._client = client
+        self._on_close = on_close
+        self.chunks = client.get_or_create_collection(
+            f"{prefix}chunks", embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+        # Articles are looked up by id only; Chroma wants a vector per record: one number.
+        self.articles = client.get_or_create_collection(
+            f"{prefix}articles", embedding_function=None
         )
 
-    @property
-    def manifest(self) -> dict[str, Any]:
-        """What the build recorded about itself ({} while it is being written)."""
-        file = self.path / "manifest.json"
-        return json.loads(file.read_text()) if file.exists() else {}
-
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        """Record the build's settings and counts (last step of a build)."""
-        tmp = self.path / "manifest.json.tmp"
-        tmp.write_text(json.dumps(manifest, indent=2))
-        os.replace(tmp, self.path / "manifest.json")
-
-    # --- reading -------------------------------------------------------------------------
-    def article(self, article_id: str) -> Article | None:
-        """The full article, or None."""
-        row = self.db.execute(
-            "SELECT id, title, text, url, published, source, path FROM articles WHERE id = ?",
-            (article_id,),
-        ).fetchone()
-        return Article(*row) if row else None
-
-    def sentences(self, article_id: str) -> list[Sentence]:
-        """The sentences of an article, in order."""
-        rows = self.db.execute(
-            'SELECT n, start, "end" FROM sentences WHERE article_id = ? ORDER BY n', (article_id,)
-        )
-        return [Sentence(*row) for row in rows]
-
-    def catalogue(self) -> dict[str, Entry]:
-        """id -> what a rebuild compares of every article (hashes, file, URL, title)."""
-        rows = self.db.execute("SELECT id, content_hash, path, url, text_hash, title FROM articles")
-        return {row[0]: Entry(*row[1:]) for row in rows}
-
-    def all_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """(id, text, metadata) of every chunk, read a page at a time.
-
-        One `get()` of a whole collection fails past ~32,000 chunks (SQLite's variable limit).
-        """
-        offset = 0
-        while True:
-            got = self.chunks.get(
-                include=["documents", "metadatas"], limit=CHUNK_PAGE, offset=offset
-            )
-            yield from zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
-            if len(got["ids"]) < CHUNK_PAGE:
-                return
-            offset += CHUNK_PAGE
-
-    def count(self, table: str) -> int:
-        """Rows in `articles` or `sentences`."""
-        assert table in ("articles", "sentences")
-        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-    def sources(self) -> list[str]:
-        """The distinct `source` values, for filters."""
-        rows = self.db.execute("SELECT DISTINCT source FROM articles WHERE source != ''")
-        return sorted(row[0] for row in rows)
-
-    # --- writing -------------------------------------------------------------------------
     def add(self, batch: Sequence[Embedded]) -> None:
-        """Store articles with their sentences and embedded chunks (one Chroma call a batch)."""
-        self.db.executemany(
-            "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    a.id,
-                    a.title,
-                    a.url,
-                    a.published,
-                    a.source,
-                    a.path,
-                    a.content_hash,
-                    text_hash(a.text),
-                    a.text,
-                )
-                for a, _, _, _ in batch
-            ],
-        )
-        self.db.executemany(
-            "INSERT OR REPLACE INTO sentences VALUES (?, ?, ?, ?)",
-            [(a.id, s.n, s.start, s.end) for a, sentences, _, _ in batch for s in sentences],
+        """Store articles with their sentences and embedded chunks."""
+        if not batch:
+            return
+        self.articles.upsert(
+            ids=[a.id for a, _, _, _ in batch],
+            embeddings=[[0.0] for _ in batch],
+            documents=[a.text for a, _, _, _ in batch],
+            metadatas=[_article_metadata(a, s, len(c)) for a, s, c, _ in batch],
         )
         chunks = [(a, c, v) for a, _, cs, vs in batch for c, v in zip(cs, vs, strict=True)]
         if chunks:
@@ -195,23 +144,36 @@ class Store:
                 metadatas=[_chunk_metadata(a, c) for a, c, _ in chunks],
             )
 
-    def delete(self, article_ids: Iterable[str]) -> None:
-        """Remove articles with their sentences and chunks."""
-        ids = list(article_ids)
-        for article_id in ids:
-            self.chunks.delete(where={"article_id": article_id})
-            self.db.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
-            self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-
-    def commit(self) -> None:
-        """Flush SQLite."""
-        self.db.commit()
+    def all(self, collection: Any, documents: bool) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, document or "", metadata) of every record of `collection`, a page at a time."""
+        include = ["documents", "metadatas"] if documents else ["metadatas"]
+        offset = 0
+        while True:
+            got = collection.get(include=include, limit=PAGE, offset=offset)
+            docs = got["documents"] if documents else [""] * len(got["ids"])
+            yield from zip(got["ids"], docs, got["metadatas"], strict=True)
+            if len(got["ids"]) < PAGE:
+                return
+            offset += PAGE
 
     def close(self) -> None:
-        """Release the files: this store's own Chroma system, not other stores' (refcounted)."""
-        self.db.close()
-        with _CLIENTS:
-            self._client.close()
+        """Release this segment's client (local: its files and its reader's lock)."""
+        if self._on_close is not None:
+            self._on_close()
+
+
+def _article_metadata(article: Article, sentences: Sequence[Sentence], chunks: int) -> dict:
+    return {
+        "title": article.title,
+        "url": article.url,
+        "published": article.published,
+        "source": article.source,
+        "path": article.path,
+        "content_hash": article.content_hash,
+        "text_hash": text_hash(article.text),
+        "sentences": json.dumps([[s.start, s.end] for s in sentences]),
+        "chunks": chunks,
+    }
 
 
 def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
@@ -229,27 +191,323 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
     }
 
 
-# --- build folders and the atomic swap ---------------------------------------------------
-def current_build(index_dir: Path) -> Path | None:
-    """The folder the `current` link points to, or None if nothing was built."""
-    link = Path(index_dir) / "current"
-    if not link.is_symlink():
+class Place:
+    """Where an index lives: a folder, or a Chroma server. Segments and the manifest."""
+
+    name: str  # shown in messages and reports
+    key: str  # what caches of its segments are keyed by
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The current manifest, or None when nothing was built."""
+        raise NotImplementedError
+
+    def publish(self, manifest: dict[str, Any]) -> None:
+        """Make `manifest` current in one step."""
+        raise NotImplementedError
+
+    def segment(self, id: str, create: bool = False) -> Segment:
+        """Open a segment (FileNotFoundError when it is gone); `create` makes a new one."""
+        raise NotImplementedError
+
+    def finish(self, id: str) -> None:
+        """A new segment is complete (written and closed)."""
+
+    def segment_ids(self) -> set[str]:
+        """Every segment present, finished or not."""
+        raise NotImplementedError
+
+    def drop(self, id: str) -> None:
+        """Remove a segment no manifest being read lists (a held local one stays)."""
+        raise NotImplementedError
+
+    @contextmanager
+    def building(self) -> Iterator[None]:
+        """One build at a time."""
+        yield
+
+
+class Folder(Place):
+    """An index in a local folder."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path).expanduser().resolve()
+        self.name = self.key = str(self.path)
+
+    def manifest(self) -> dict[str, Any] | None:
+        file = self.path / "manifest.json"
+        return json.loads(file.read_text()) if file.exists() else None
+
+    def publish(self, manifest: dict[str, Any]) -> None:
+        tmp = self.path / f".manifest-{uuid.uuid4().hex[:6]}"
+        tmp.write_text(json.dumps(manifest, indent=1))
+        os.replace(tmp, self.path / "manifest.json")
+
+    def segment(self, id: str, create: bool = False) -> Segment:
+        folder = self.path / "segments" / (id + PARTIAL if create else id)
+        if create:
+            folder.mkdir(parents=True)
+            hold = None
+        else:
+            hold = _hold(folder)
+        with _CLIENTS:
+            client: Any = chromadb.PersistentClient(path=str(folder / "chroma"), settings=_SETTINGS)
+
+        def close() -> None:
+            with _CLIENTS:
+                client.close()
+            if hold is not None:
+                hold.close()
+
+        return Segment(id, client, on_close=close)
+
+    def finish(self, id: str) -> None:
+        os.replace(self.path / "segments" / (id + PARTIAL), self.path / "segments" / id)
+
+    def segment_ids(self) -> set[str]:
+        folder = self.path / "segments"
+        names = (p.name for p in folder.iterdir()) if folder.is_dir() else ()
+        return {n.removesuffix(PARTIAL) for n in names}
+
+    def drop(self, id: str) -> None:
+        for folder in (self.path / "segments" / id, self.path / "segments" / (id + PARTIAL)):
+            if folder.exists():
+                _remove_unless_held(folder)
+
+    @contextmanager
+    def building(self) -> Iterator[None]:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path / ".lock", "w")  # noqa: SIM115 - held for the whole build
+        except OSError as error:
+            raise IndexProblem(
+                f"cannot write the index at {self.path}: {error.strerror}"
+            ) from error
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            handle.close()
+            raise IndexProblem(
+                f"another build of {self.path} is running; try again later"
+            ) from error
+        try:
+            # What an index of the earlier layout (builds/ and a `current` link) left.
+            shutil.rmtree(self.path / "builds", ignore_errors=True)
+            (self.path / "current").unlink(missing_ok=True)
+            for tmp in self.path.glob(".manifest-*"):
+                tmp.unlink()
+            yield
+        finally:
+            handle.close()
+
+
+def _hold(folder: Path) -> IO[str]:
+    """A shared lock on a finished segment for as long as the file stays open.
+
+    FileNotFoundError when the segment is gone (dropped since the manifest was read).
+    """
+    if not folder.is_dir():
+        raise FileNotFoundError(f"segment {folder} is gone")
+    handle = open(folder / READERS, "a")  # noqa: SIM115 - held by the reader
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    if not (folder / "chroma").is_dir():  # removed while we waited for the lock
+        handle.close()
+        raise FileNotFoundError(f"segment {folder} is gone")
+    return handle
+
+
+def _remove_unless_held(folder: Path) -> None:
+    """Remove a segment folder no reader holds; a held one stays for a later build to remove."""
+    try:
+        handle = open(folder / READERS, "a")  # noqa: SIM115 - closed below
+    except OSError:  # a folder we cannot lock (a half-made one): nobody reads it
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class Server(Place):
+    """An index on a Chroma server (`chroma run`): everything lives in its collections."""
+
+    def __init__(self, url: str):
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise IndexProblem(f"not a Chroma server URL: {url!r} (like http://localhost:8000)")
+        self.name = self.key = url
+        port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+        try:
+            self.client: Any = chromadb.HttpClient(
+                host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=_SETTINGS
+            )
+        except ValueError as error:  # how the client says its first request failed
+            raise IndexProblem(unreachable(url, error)) from error
+        self._state = f"{SERVER_NAME}-manifest"
+
+    def manifest(self) -> dict[str, Any] | None:
+        try:
+            state = self.client.get_collection(self._state, embedding_function=None)
+        except chromadb.errors.NotFoundError:
+            return None
+        got = state.get(ids=["manifest"], include=["documents"])
+        return json.loads(got["documents"][0]) if got["ids"] else None
+
+    def publish(self, manifest: dict[str, Any]) -> None:
+        state = self.client.get_or_create_collection(self._state, embedding_function=None)
+        state.upsert(ids=["manifest"], embeddings=[[0.0]], documents=[json.dumps(manifest)])
+
+    def segment(self, id: str, create: bool = False) -> Segment:
+        prefix = f"{SERVER_NAME}-{id}-"
+        if not create:
+            try:
+                self.client.get_collection(f"{prefix}chunks", embedding_function=None)
+            except chromadb.errors.NotFoundError as error:
+                raise FileNotFoundError(f"segment {id} is gone") from error
+        return Segment(id, self.client, prefix=prefix)
+
+    def segment_ids(self) -> set[str]:
+        names = (c.name for c in self.client.list_collections())
+        prefix = f"{SERVER_NAME}-"
+        return {
+            n.removeprefix(prefix).rsplit("-", 1)[0]
+            for n in names
+            if n.startswith(prefix) and n != self._state
+        }
+
+    def drop(self, id: str) -> None:
+        for what in ("chunks", "articles"):  # one never made, or dropped already, is fine
+            with contextlib.suppress(chromadb.errors.NotFoundError):
+                self.client.delete_collection(f"{SERVER_NAME}-{id}-{what}")
+
+
+def place(index_dir: Path | str, chroma_url: str = "") -> Place:
+    """The index at a Chroma server when `chroma_url` is given, else in `index_dir`."""
+    return Server(chroma_url) if chroma_url else Folder(Path(index_dir))
+
+
+class Index:
+    """The articles and chunks a manifest lists: what readers and the next build see."""
+
+    def __init__(self, where: Place, manifest: dict[str, Any]):
+        self.place = where
+        self.manifest = manifest
+        self.segments: list[Segment] = []
+        try:
+            for s in manifest["segments"]:
+                self.segments.append(where.segment(s["id"]))
+        except BaseException:
+            self.close()
+            raise
+        # A segment's articles that a later one replaced or removed.
+        removes = [frozenset(s["removes"]) for s in manifest["segments"]]
+        self.dropped = [frozenset().union(*removes[i + 1 :]) for i in range(len(removes))]
+
+    @property
+    def generation(self) -> int:
+        return int(self.manifest["generation"])
+
+    def _live(self) -> Iterator[tuple[Segment, frozenset[str]]]:
+        """Segments newest first, with the article ids later ones replaced."""
+        return zip(reversed(self.segments), reversed(self.dropped), strict=True)
+
+    def article(self, article_id: str) -> tuple[Article, list[Sentence]] | None:
+        """The article and its sentences, or None."""
+        for segment, dropped in self._live():
+            if article_id in dropped:
+                continue
+            got = segment.articles.get(ids=[article_id], include=["documents", "metadatas"])
+            if got["ids"]:
+                meta = got["metadatas"][0]
+                spans = json.loads(str(meta["sentences"]))
+                article = Article(
+                    article_id,
+                    str(meta["title"]),
+                    got["documents"][0],
+                    str(meta["url"]),
+                    str(meta["published"]),
+                    str(meta["source"]),
+                    str(meta["path"]),
+                )
+                return article, [Sentence(n, s, e) for n, (s, e) in enumerate(spans)]
         return None
-    target = link.resolve()
-    return target if (target / "manifest.json").exists() else None
+
+    def catalogue(self) -> dict[str, Entry]:
+        """id -> what a rebuild compares of every article (hashes, file, URL, title, counts)."""
+        entries = {}
+        for segment, dropped in zip(self.segments, self.dropped, strict=True):
+            for article_id, _, meta in segment.all(segment.articles, documents=False):
+                if article_id not in dropped:
+                    entries[article_id] = _entry(meta)
+        return entries
+
+    def chunks_by_id(self, ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """id -> (text, metadata) of live chunks."""
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for segment, dropped in self._live():
+            got = segment.chunks.get(ids=ids, include=["documents", "metadatas"])
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                if meta["article_id"] not in dropped:
+                    found.setdefault(cid, (doc, meta))
+        return found
+
+    def nearest(self, vector: Sequence[float], n: int, where: dict | None) -> list[str]:
+        """Ids of the `n` live chunks nearest to `vector` over all segments."""
+        found: list[tuple[float, str]] = []
+        for segment, dropped in zip(self.segments, self.dropped, strict=True):
+            clause = where
+            if dropped:
+                gone = {"article_id": {"$nin": sorted(dropped)}}
+                clause = {"$and": [where, gone]} if where else gone
+            got = segment.chunks.query(
+                query_embeddings=[list(vector)], n_results=n, where=clause, include=["distances"]
+            )
+            found += zip(got["distances"][0], got["ids"][0], strict=True)
+        return [cid for _, cid in sorted(found)[:n]]
+
+    def close(self) -> None:
+        for segment in self.segments:
+            segment.close()
 
 
-def open_index(index_dir: Path) -> Store:
-    """The current build for reading; a clear error when there is none."""
-    return Store(require_build(index_dir))
+def _entry(meta: dict[str, Any]) -> Entry:
+    return Entry(
+        str(meta["content_hash"]),
+        str(meta["path"]),
+        str(meta["url"]),
+        str(meta["text_hash"]),
+        str(meta["title"]),
+        len(json.loads(str(meta["sentences"]))),
+        int(meta["chunks"]),
+    )
 
 
-def require_build(index_dir: Path) -> Path:
-    """The current build folder, or an error that says how to build one."""
-    build = current_build(index_dir)
-    if build is None:
+def current(where: Place) -> dict[str, Any]:
+    """The current manifest; a clear error when there is none or it is of an older layout."""
+    manifest = where.manifest()
+    if manifest is None:
         raise IndexMissing(
-            f"no index at {index_dir}: build one with `assistant index SOURCE --index-dir "
-            f"{index_dir}` (or `make run` for the sample articles)"
+            f"no index at {where.name}: build one with `assistant index SOURCE` "
+            "(or `make run` for the sample articles)"
         )
-    return build
+    if manifest.get("format") != FORMAT:
+        raise IndexMismatch(
+            f"the index at {where.name} has an older layout: rebuild it with "
+            "`assistant index SOURCE --full`"
+        )
+    return manifest
+
+
+def open_index(where: Place) -> Index:
+    """The current index for reading (the manifest read again if a build just replaced it)."""
+    try:
+        return Index(where, current(where))
+    except FileNotFoundError:  # a build dropped a segment since the manifest was read
+        return Index(where, current(where))
+
+
+def segments_in(manifests: Iterable[dict[str, Any] | None]) -> set[str]:
+    """The segment ids some manifest lists."""
+    return {s["id"] for m in manifests if m for s in m.get("segments", ())}

@@ -190,6 +190,7 @@ class ChatApp:
                 settings.embed_model,
                 settings.chunk_vectors,
                 settings.cache_dir,
+                settings.chroma_url,
                 on_progress=report_progress,
             )
         except RuntimeError as error:

@@ -54,6 +54,7 @@ def upload_job(
     model: str,
     chunk_vectors: str,
     cache_dir: Path | None,
+    chroma_url: str = "",
     on_progress: Progress | None = None,
 ) -> UploadReport:
     """Index an upload with this process's copy of the embedding model.
@@ -64,7 +65,9 @@ def upload_job(
     from index.static import chunk_embedder
 
     embedder = chunk_embedder(model, chunk_vectors, cache_dir)
-    build = partial(rebuild, model=embedder.name, embedder=embedder, progress=False)
+    build = partial(
+        rebuild, model=embedder.name, embedder=embedder, progress=False, chroma_url=chroma_url
+    )
     relay = on_progress or (_relay if _progress is not None else None)
     return index_upload(staging, uploads, index_dir, build, relay)
 
