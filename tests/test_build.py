@@ -1,4 +1,8 @@
-"""rebuild(): what the index holds, incremental updates, duplicates, settings, skipped inputs."""
+"""rebuild(): what the index holds, incremental updates, duplicates, settings, skipped inputs.
+
+The index is a list of segments (`DIR/segments/<id>/chroma`) named by `DIR/manifest.json`; an
+update writes one new segment of the new and changed articles and lists the ids it replaces.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,20 @@ import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from index import store as store_module
-from index.build import BuildReport, rebuild
-from index.chunk import ChunkSettings
-from index.lexical import open_lexical
+from index.build import DEFAULT_CHUNKING, BuildReport, rebuild
+from index.chunk import ChunkSettings, chunk_article
+from index.lexical import Lexical, open_lexical, rows
 from index.load import Article, load_file
-from index.sentences import split_sentences
-from index.store import IndexMismatch, IndexProblem, Store, open_index
+from index.sentences import Sentence, split_sentences
+from index.store import Index, IndexMismatch, IndexProblem, open_index, place
 from tests.shared import SAMPLE_ARTICLE
 
 ARTICLES = {
@@ -62,85 +68,148 @@ def article_id(path: Path) -> str:
     return article.id
 
 
-def current_target(index_dir: Path) -> str:
-    return os.readlink(index_dir / "current")
+@contextmanager
+def opened(index_dir: Path) -> Iterator[Index]:
+    """The current index of a folder, as a reader opens it (holding its segments)."""
+    index = open_index(place(index_dir))
+    try:
+        yield index
+    finally:
+        index.close()
+
+
+def manifest(index_dir: Path) -> dict[str, Any]:
+    return json.loads((index_dir / "manifest.json").read_text())
+
+
+def segment_ids(index_dir: Path) -> list[str]:
+    """The segments the current manifest lists, oldest first."""
+    return segment_ids_of(manifest(index_dir))
+
+
+def segment_ids_of(m: dict[str, Any]) -> list[str]:
+    return [s["id"] for s in m["segments"]]
+
+
+def segment_folders(index_dir: Path) -> list[str]:
+    """Every folder under segments/ (finished or not)."""
+    folder = index_dir / "segments"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def manifest_stamp(index_dir: Path) -> tuple[int, int, bytes]:
+    """What changes when manifest.json is replaced: its inode, its mtime, its bytes."""
+    file = index_dir / "manifest.json"
+    stat = file.stat()
+    return stat.st_ino, stat.st_mtime_ns, file.read_bytes()
+
+
+def live_chunks(index: Index) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, text, metadata) of every chunk of an article no later segment replaced."""
+    return [
+        (cid, doc, meta)
+        for segment, dropped in zip(index.segments, index.dropped, strict=True)
+        for cid, doc, meta in segment.all(segment.chunks, documents=True)
+        if meta["article_id"] not in dropped
+    ]
+
+
+def chunk_documents(index: Index, article: str) -> list[str]:
+    return [doc for _, doc, meta in live_chunks(index) if meta["article_id"] == article]
+
+
+def lexical(index: Index) -> Lexical:
+    """BM25 over the index, made as readers make it."""
+    return open_lexical(
+        (rows(s.all(s.chunks, documents=True)), d)
+        for s, d in zip(index.segments, index.dropped, strict=True)
+    )
+
+
+def fetched(index: Index, article: str) -> tuple[Article, list[Sentence]]:
+    found = index.article(article)
+    assert found is not None, article
+    return found
 
 
 def titles(index_dir: Path) -> dict[str, str]:
-    store = open_index(index_dir)
-    try:
-        return {i: store.article(i).title for i in store.catalogue()}  # type: ignore[union-attr]
-    finally:
-        store.close()
-
-
-def chunk_documents(store: Store, article: str) -> list[str]:
-    return store.chunks.get(where={"article_id": article}, include=["documents"])["documents"]
+    with opened(index_dir) as index:
+        return {i: fetched(index, i)[0].title for i in index.catalogue()}
 
 
 def assert_consistent(index_dir: Path) -> None:
-    """The counts of SQLite and Chroma match the manifest and every chunk has its article."""
-    store = open_index(index_dir)
-    try:
-        manifest = store.manifest
-        assert store.count("articles") == manifest["articles"]
-        assert store.count("sentences") == manifest["sentences"]
-        assert store.chunks.count() == manifest["chunks"]
-        chunk_articles = {meta["article_id"] for _, _, meta in store.all_chunks()}
-        assert chunk_articles == set(store.catalogue())
-    finally:
-        store.close()
+    """The segments hold what the manifest counts, every chunk has its live article, the
+    manifest's segments are all on disk, and BM25 sees exactly the live chunks."""
+    with opened(index_dir) as index:
+        manifest = index.manifest
+        assert manifest["format"] == 2
+        catalogue = index.catalogue()
+        assert len(catalogue) == manifest["articles"]
+        assert sum(e.sentences for e in catalogue.values()) == manifest["sentences"]
+        chunks = live_chunks(index)
+        assert len(chunks) == manifest["chunks"] == sum(e.chunks for e in catalogue.values())
+        ids = [cid for cid, _, _ in chunks]
+        assert len(set(ids)) == len(ids)  # no chunk twice: a replaced one is hidden
+        assert {meta["article_id"] for _, _, meta in chunks} == {
+            i for i, e in catalogue.items() if e.chunks
+        }
+        for article, entry in catalogue.items():
+            text, sentences = fetched(index, article)
+            assert len(sentences) == entry.sentences
+            assert text.title == entry.title
+        assert sorted(lexical(index).ids) == sorted(ids)
+        for segment in index.segments:
+            assert (index_dir / "segments" / segment.id / "chroma").is_dir()
+            assert not (index_dir / "segments" / f"{segment.id}.partial").exists()
+    assert not [f for f in segment_folders(index_dir) if f.endswith(".partial")]
 
 
 # --- what an index holds --------------------------------------------------------------------
 def test_sample_index_records_its_settings_and_counts(sample_index: Path) -> None:
-    store = open_index(sample_index)
-    try:
-        manifest = store.manifest
+    with opened(sample_index) as index:
+        manifest = index.manifest
+        assert manifest["format"] == 2
         assert manifest["embedding_model"] == "all-MiniLM-L6-v2"
         assert manifest["chunking"] == {"max_chars": 700, "overlap": 1}
         assert (manifest["articles"], manifest["sentences"]) == (1, 36)
-        assert manifest["chunks"] == store.chunks.count() > 1
-    finally:
-        store.close()
+        assert manifest["generation"] == 1 and manifest["previous"] == []
+        assert [s["removes"] for s in manifest["segments"]] == [[]]  # a full build: one segment
+        (segment,) = index.segments
+        assert manifest["chunks"] == segment.chunks.count() > 1
+        assert segment.articles.count() == 1
     assert_consistent(sample_index)
 
 
 def test_any_article_and_any_sentence_can_be_fetched(sample_index: Path) -> None:
     (loaded,) = load_file(SAMPLE_ARTICLE.resolve())
     assert isinstance(loaded, Article)
-    store = open_index(sample_index)
-    try:
-        article = store.article(loaded.id)
-        assert article is not None
+    with opened(sample_index) as index:
+        article, spans = fetched(index, loaded.id)
         assert (article.title, article.text, article.published, article.source) == (
             loaded.title,
             loaded.text,
             "2024-02-16",
             "VOA News",
         )
-        sentences = [loaded.text[s.start : s.end] for s in store.sentences(loaded.id)]
-        assert [s.n for s in store.sentences(loaded.id)] == list(range(36))
+        sentences = [loaded.text[s.start : s.end] for s in spans]
+        assert [s.n for s in spans] == list(range(36))
         assert sentences == [loaded.text[s.start : s.end] for s in split_sentences(loaded.text)]
         assert sentences[7] == (
             "Stoltenberg said he also expects the U.S. Congress to agree on a new support "
             "package for Ukraine after funding ran out in December."
         )
-        assert store.sentences("no-such-article") == []
-        assert store.article("no-such-article") is None
-    finally:
-        store.close()
+        assert index.article("no-such-article") is None
 
 
 def test_a_query_finds_the_chunk_that_answers_it(sample_index: Path, embedder: Any) -> None:
-    store = open_index(sample_index)
-    try:
+    with opened(sample_index) as index:
         vector = embedder.embed_query("Which Russian navy ship did Ukraine destroy?")
-        hits = store.chunks.query(query_embeddings=[vector], n_results=2)
-        assert any("Caesar Kunikov" in d for d in hits["documents"][0])
-        assert all(store.article(m["article_id"]) for m in hits["metadatas"][0])
-    finally:
-        store.close()
+        hits = index.nearest(vector, 2, None)
+        assert len(hits) == 2
+        found = index.chunks_by_id(hits)
+        assert sorted(found) == sorted(hits)
+        assert any("Caesar Kunikov" in doc for doc, _ in found.values())
+        assert all(index.article(meta["article_id"]) for _, meta in found.values())
 
 
 def test_the_same_articles_give_the_same_index(tmp_path: Path, embedder: Any) -> None:
@@ -149,13 +218,10 @@ def test_the_same_articles_give_the_same_index(tmp_path: Path, embedder: Any) ->
     build(src, tmp_path / "two", embedder)
     got = []
     for name in ("one", "two"):
-        store = open_index(tmp_path / name)
-        try:
-            chunks = store.chunks.get(include=["documents"])
-            sentences = {i: store.sentences(i) for i in store.catalogue()}
-            got.append((sorted(zip(chunks["ids"], chunks["documents"], strict=True)), sentences))
-        finally:
-            store.close()
+        with opened(tmp_path / name) as index:
+            chunks = sorted((cid, doc) for cid, doc, _ in live_chunks(index))
+            sentences = {i: fetched(index, i)[1] for i in index.catalogue()}
+            got.append((chunks, sentences))
     assert got[0] == got[1]
     assert len(got[0][1]) == 3
 
@@ -163,17 +229,16 @@ def test_the_same_articles_give_the_same_index(tmp_path: Path, embedder: Any) ->
 def test_chunks_are_read_back_a_page_at_a_time(
     tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Chroma refuses one get() of ~32,000+ chunks; BM25 is built from pages of them.
-    monkeypatch.setattr(store_module, "CHUNK_PAGE", 1)
+    # Chroma refuses one get() of ~32,000+ records; catalogue and BM25 read pages of them.
+    monkeypatch.setattr(store_module, "PAGE", 1)
     build(write_articles(tmp_path / "src"), tmp_path / "index", embedder)
-    store = open_index(tmp_path / "index")
-    try:
-        every = store.chunks.get(include=[])["ids"]
-        assert len(every) > 2 * store_module.CHUNK_PAGE
-        assert sorted(c for c, _, _ in store.all_chunks()) == sorted(every)
-        assert sorted(open_lexical(store.path).ids) == sorted(every)
-    finally:
-        store.close()
+    with opened(tmp_path / "index") as index:
+        (segment,) = index.segments
+        every = segment.chunks.get(include=[])["ids"]
+        assert len(every) > 2 * store_module.PAGE
+        assert sorted(c for c, _, _ in segment.all(segment.chunks, documents=True)) == sorted(every)
+        assert sorted(lexical(index).ids) == sorted(every)
+        assert len(index.catalogue()) == segment.articles.count() == 3
 
 
 # --- incremental rebuilds -------------------------------------------------------------------
@@ -182,43 +247,151 @@ def test_unchanged_articles_cost_nothing(tmp_path: Path, embedder: Any) -> None:
     first = build(src, index_dir, embedder)
     assert counts(first) == (3, 0, 0, 0, 0)
     assert first.changed
-    builds = sorted(p.name for p in (index_dir / "builds").iterdir())
-    target = current_target(index_dir)
+    folders, stamp = segment_folders(index_dir), manifest_stamp(index_dir)
+    assert len(folders) == 1
 
     second = build(src, index_dir, embedder)
     assert counts(second) == (0, 0, 3, 0, 0)
     assert not second.changed
     assert (second.articles, second.chunks) == (first.articles, first.chunks)
-    assert sorted(p.name for p in (index_dir / "builds").iterdir()) == builds  # no new folder
-    assert current_target(index_dir) == target
+    assert segment_folders(index_dir) == folders  # no new segment
+    assert manifest_stamp(index_dir) == stamp  # manifest.json not even rewritten
+    assert manifest(index_dir)["generation"] == 1
 
 
 def test_changed_articles_are_replaced_and_gone_ones_removed(tmp_path: Path, embedder: Any) -> None:
     src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
     build(src, index_dir, embedder)
+    (first,) = segment_ids(index_dir)
     harbour, library = article_id(src / "harbour.txt"), article_id(src / "library.txt")
+    orchard = article_id(src / "orchard.md")
     edited = ARTICLES["harbour.txt"].replace("eight months", "nine months")
     (src / "harbour.txt").write_text(edited, encoding="utf-8")
     (src / "library.txt").unlink()
     (src / "new.txt").write_text("A new park opened. Children played.", encoding="utf-8")
+    new = article_id(src / "new.txt")
 
     report = build(src, index_dir, embedder)
     assert counts(report) == (1, 1, 1, 1, 0)
-    store = open_index(index_dir)
-    try:
-        assert "nine months" in store.article(harbour).text  # type: ignore[union-attr]
-        documents = chunk_documents(store, harbour)
+    after = manifest(index_dir)
+    assert after["generation"] == 2 and after["previous"] == [first]
+    assert [s["id"] for s in after["segments"]][0] == first  # the old segment is kept as is
+    assert [s["removes"] for s in after["segments"]] == [[], sorted([harbour, library])]
+    with opened(index_dir) as index:
+        old, update = index.segments
+        assert index.dropped == [frozenset({harbour, library}), frozenset()]
+        # The new segment holds only the changed and new articles, and only their chunks.
+        assert sorted(update.articles.get(include=[])["ids"]) == sorted([harbour, new])
+        update_chunks = update.chunks.get(include=["metadatas"])["metadatas"]
+        assert {m["article_id"] for m in update_chunks} == {harbour, new}
+        assert old.articles.count() == 3  # nothing of the old segment was rewritten
+
+        article, sentences = fetched(index, harbour)
+        assert "nine months" in article.text
+        documents = chunk_documents(index, harbour)
         assert documents and all("eight months" not in d for d in documents)
         assert any("nine months" in d for d in documents)
-        first = store.sentences(harbour)[0]
-        assert store.article(harbour).text[first.start : first.end] == (  # type: ignore[union-attr]
+        first_sentence = sentences[0]
+        assert article.text[first_sentence.start : first_sentence.end] == (
             "The harbour bridge reopened on Thursday after nine months of repairs."
         )
-        assert store.article(library) is None
-        assert store.sentences(library) == [] and chunk_documents(store, library) == []
-        assert report.articles == store.count("articles") == 3
-    finally:
-        store.close()
+        assert [(s.start, s.end) for s in sentences] == [
+            (s.start, s.end) for s in split_sentences(article.text)
+        ]
+        kept, kept_sentences = fetched(index, orchard)  # from the old segment, unchanged
+        assert kept.text[kept_sentences[0].start : kept_sentences[0].end] == (
+            "Growers in the valley lit fires overnight to protect blossoms from frost."
+        )
+        assert index.article(library) is None
+        assert chunk_documents(index, library) == []
+        assert set(index.catalogue()) == {harbour, orchard, new}
+        assert report.articles == len(index.catalogue()) == 3
+    assert_consistent(index_dir)
+
+
+def test_dropped_chunks_never_come_back(tmp_path: Path, embedder: Any) -> None:
+    # Small chunks: the harbour article has several, and fewer once it is cut short.
+    chunking = ChunkSettings(max_chars=80, overlap=0)
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder, chunking=chunking)
+    harbour, library = article_id(src / "harbour.txt"), article_id(src / "library.txt")
+    with opened(index_dir) as index:
+        old_harbour = sorted(c for c, _, m in live_chunks(index) if m["article_id"] == harbour)
+        old_library = sorted(c for c, _, m in live_chunks(index) if m["article_id"] == library)
+    assert len(old_harbour) == 3 and len(old_library) == 2
+    short = "---\ntitle: Harbour bridge reopens\n---\nThe harbour bridge is closed again.\n"
+    (src / "harbour.txt").write_text(short, encoding="utf-8")
+    (src / "library.txt").unlink()
+    assert counts(build(src, index_dir, embedder, chunking=chunking)) == (0, 1, 1, 1, 0)
+
+    with opened(index_dir) as index:
+        # The old segment still holds the old chunks on disk ...
+        assert sorted(index.segments[0].chunks.get(ids=old_harbour + old_library)["ids"]) == (
+            sorted(old_harbour + old_library)
+        )
+        # ... but no reader's way in returns them.
+        found = index.chunks_by_id(old_harbour + old_library)
+        assert sorted(found) == [f"{harbour}:0"]
+        assert found[f"{harbour}:0"][0] == "The harbour bridge is closed again."
+        for question in ("harbour bridge repairs cost", "library opening hours", "frost"):
+            vector = embedder.embed_query(question)
+            hits = index.nearest(vector, 20, None)
+            assert hits and not set(hits) & (set(old_harbour[1:]) | set(old_library))
+            assert len(hits) == len(set(hits)) == manifest(index_dir)["chunks"]
+            by_id = index.chunks_by_id(hits)
+            assert {m["article_id"] for _, m in by_id.values()} <= set(index.catalogue())
+            assert by_id[f"{harbour}:0"][0] == "The harbour bridge is closed again."
+        lex = lexical(index)
+        assert library not in lex.article_ids
+        assert sorted(c for c in lex.ids if c.startswith(f"{harbour}:")) == [f"{harbour}:0"]
+        assert len(lex.ids) == len(set(lex.ids))
+        assert not [
+            c for c, _ in lex.search("months repairs library hours", 20) if c in old_library
+        ]
+    assert_consistent(index_dir)
+
+
+def test_an_update_costs_what_it_adds(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    (src / "added.txt").write_text(
+        "The ferry company ordered two electric boats. They arrive next spring. "
+        "Each carries three hundred passengers.",
+        encoding="utf-8",
+    )
+    (added,) = load_file((src / "added.txt").resolve())
+    assert isinstance(added, Article)
+    expected = chunk_article(added, split_sentences(added.text), DEFAULT_CHUNKING)
+    report = build(src, index_dir, embedder)
+    assert counts(report) == (1, 0, 3, 0, 0)
+    with opened(index_dir) as index:
+        assert len(index.segments) == 2
+        newest = index.segments[-1]
+        assert newest.chunks.count() == len(expected)  # not the 3 older articles' chunks again
+        assert sorted(newest.chunks.get(include=[])["ids"]) == sorted(c.id for c in expected)
+        assert newest.articles.get(include=[])["ids"] == [added.id]
+        assert index.manifest["segments"][-1]["removes"] == []
+        assert index.segments[0].chunks.count() + len(expected) == index.manifest["chunks"]
+    assert_consistent(index_dir)
+
+
+def test_an_update_that_only_removes_writes_an_empty_segment(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    first = build(src, index_dir, embedder)
+    library = article_id(src / "library.txt")
+    (src / "library.txt").unlink()
+    report = build(src, index_dir, embedder)
+    assert counts(report) == (0, 0, 2, 1, 0) and report.changed
+    assert report.articles == first.articles - 1
+    with opened(index_dir) as index:
+        newest = index.segments[-1]
+        assert newest.chunks.count() == newest.articles.count() == 0
+        assert index.manifest["segments"][-1]["removes"] == [library]
+        assert index.manifest["generation"] == 2
+        assert index.article(library) is None
+        hits = index.nearest(embedder.embed_query("library opening hours"), 10, None)
+        assert hits and not [h for h in hits if h.startswith(f"{library}:")]
+        assert library not in lexical(index).article_ids
     assert_consistent(index_dir)
 
 
@@ -230,12 +403,10 @@ def test_a_new_title_is_an_update_too(tmp_path: Path, embedder: Any) -> None:
     assert counts(build(src, index_dir, embedder)) == (0, 1, 2, 0, 0)
     orchard = article_id(src / "orchard.md")
     assert titles(index_dir)[orchard] == "Late frost threatens apple orchards"
-    store = open_index(index_dir)
-    try:
-        metas = store.chunks.get(where={"article_id": orchard}, include=["metadatas"])
-        assert [m["title"] for m in metas["metadatas"]] == ["Late frost threatens apple orchards"]
-    finally:
-        store.close()
+    with opened(index_dir) as index:
+        metas = [m for _, _, m in live_chunks(index) if m["article_id"] == orchard]
+        assert [m["title"] for m in metas] == ["Late frost threatens apple orchards"]
+        assert index.catalogue()[orchard].title == "Late frost threatens apple orchards"
 
 
 def test_a_renamed_file_keeps_its_article(tmp_path: Path, embedder: Any) -> None:
@@ -262,27 +433,87 @@ def test_only_articles_under_the_sources_read_can_be_removed(tmp_path: Path, emb
     (a / "one.txt").unlink()
     assert counts(build([a, b], index_dir, embedder)) == (0, 0, 1, 1, 0)
     assert list(titles(index_dir).values()) == ["Two"]
+    assert_consistent(index_dir)
 
 
 def test_full_rebuilds_from_scratch(tmp_path: Path, embedder: Any) -> None:
     src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
     build(src, index_dir, embedder)
-    target = current_target(index_dir)
+    before = manifest(index_dir)
     report = build(src, index_dir, embedder, full=True)
     assert counts(report) == (3, 0, 0, 0, 0)
-    assert report.changed and current_target(index_dir) != target
+    assert report.changed
+    after = manifest(index_dir)
+    (segment,) = after["segments"]  # one new segment, nothing of the old one listed
+    assert segment["removes"] == [] and segment["id"] not in segment_ids_of(before)
+    assert after["previous"] == segment_ids_of(before)  # kept for readers of the old one
+    assert after["generation"] == before["generation"] + 1
     assert_consistent(index_dir)
 
 
-def test_old_builds_are_pruned(tmp_path: Path, embedder: Any) -> None:
+def test_updates_keep_every_segment_they_need_and_nothing_else(
+    tmp_path: Path, embedder: Any
+) -> None:
     src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
     for n in range(3):
         (src / "extra.txt").write_text(f"Version {n} of an extra article. It changes.")
         build(src, index_dir, embedder)
-    builds = sorted((index_dir / "builds").iterdir())
-    assert len(builds) == 2  # the current one and the one a reader may still hold
-    assert not [b for b in builds if b.suffix == ".partial"]
-    assert (index_dir / "current").resolve() in builds
+    listed = segment_ids(index_dir)
+    assert len(listed) == 3  # the full build and two updates, each still needed
+    assert segment_folders(index_dir) == sorted(listed)
+    assert manifest(index_dir)["generation"] == 3
+    assert_consistent(index_dir)
+
+
+def test_segments_a_full_build_replaced_are_pruned(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    (src / "extra.txt").write_text("An extra article. It is new.")
+    build(src, index_dir, embedder)
+    old = segment_ids(index_dir)
+    assert len(old) == 2
+    build(src, index_dir, embedder, full=True)
+    (rebuilt,) = segment_ids(index_dir)
+    # The old segments stay while the previous manifest may still be read ...
+    assert segment_folders(index_dir) == sorted([*old, rebuilt])
+    (src / "extra.txt").write_text("An extra article. It changed.")
+    build(src, index_dir, embedder)
+    # ... and go once it is not the previous one any more.
+    listed = segment_ids(index_dir)
+    assert listed[0] == rebuilt and len(listed) == 2
+    assert segment_folders(index_dir) == sorted(listed)
+    assert not any((index_dir / "segments" / s).exists() for s in old)
+    assert_consistent(index_dir)
+
+
+def test_a_segment_a_reader_holds_is_pruned_only_once_it_lets_go(
+    tmp_path: Path, embedder: Any
+) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    harbour = article_id(src / "harbour.txt")
+    with opened(index_dir) as held:
+        (old,) = (s.id for s in held.segments)
+        folder = index_dir / "segments" / old
+        assert (folder / store_module.READERS).exists()
+        build(src, index_dir, embedder, full=True)
+        (src / "extra.txt").write_text("An extra article. It is new.")
+        build(src, index_dir, embedder)  # `old` is neither current nor previous now ...
+        assert old not in store_module.segments_in([manifest(index_dir)])
+        assert old not in manifest(index_dir)["previous"]
+        assert folder.is_dir()  # ... but a reader holds it: it stays, whole
+        assert fetched(held, harbour)[0].title == "Harbour bridge reopens"
+        vector = embedder.embed_query("harbour bridge repairs")
+        assert held.chunks_by_id(held.nearest(vector, 2, None))
+        assert len(lexical(held).ids) == held.manifest["chunks"]
+        build(src, index_dir, embedder)  # an unchanged build at the same time: it stays too
+        assert folder.is_dir()
+    assert folder.is_dir()  # released: the next build removes it
+    report = build(src, index_dir, embedder)
+    assert not report.changed
+    assert not folder.exists()
+    assert segment_folders(index_dir) == sorted(segment_ids(index_dir))
+    assert_consistent(index_dir)
 
 
 def test_an_index_inside_a_source_folder_is_not_read_as_articles(
@@ -293,6 +524,25 @@ def test_an_index_inside_a_source_folder_is_not_read_as_articles(
     assert counts(build(data, index_dir, embedder)) == (3, 0, 0, 0, 0)
     report = build(data, index_dir, embedder)
     assert counts(report) == (0, 0, 3, 0, 0), report.summary()
+
+
+def test_an_index_of_the_earlier_layout_is_built_anew(tmp_path: Path, embedder: Any) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    old = index_dir / "builds" / "20240101T000000-old000"
+    (old / "chroma").mkdir(parents=True)
+    (old / "articles.sqlite3").write_bytes(b"an index of format 1")
+    (index_dir / "current").symlink_to(Path("builds") / old.name)
+    assert counts(build(src, index_dir, embedder)) == (3, 0, 0, 0, 0)
+    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "manifest.json", "segments"]
+    assert_consistent(index_dir)
+
+    # A manifest of another format is refused to readers and replaced by the next build.
+    (index_dir / "manifest.json").write_text(json.dumps({"format": 1, "segments": []}))
+    with pytest.raises(IndexMismatch, match="older layout.*--full"):
+        open_index(place(index_dir))
+    report = build(src, index_dir, embedder)
+    assert counts(report) == (3, 0, 0, 0, 0) and manifest(index_dir)["generation"] == 1
+    assert_consistent(index_dir)
 
 
 # --- the same article twice -------------------------------------------------------------------
@@ -333,23 +583,24 @@ def test_a_copy_of_an_indexed_article_is_skipped(tmp_path: Path, embedder: Any, 
 def test_other_settings_are_refused_until_a_full_rebuild(tmp_path: Path, embedder: Any) -> None:
     src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
     build(src, index_dir, embedder)
-    target = current_target(index_dir)
+    (src / "extra.txt").write_text("An extra article. It would be an update.")
+    folders, stamp = segment_folders(index_dir), manifest_stamp(index_dir)
     with pytest.raises(IndexMismatch, match="max_chars.*assistant index --full"):
         build(src, index_dir, embedder, chunking=ChunkSettings(max_chars=300))
     with pytest.raises(
         IndexMismatch, match="other-model.*rebuild it with `assistant index --full`"
     ):
         build(src, index_dir, embedder, model="other-model")
-    assert current_target(index_dir) == target
+    assert manifest_stamp(index_dir) == stamp  # nothing published ...
+    assert segment_folders(index_dir) == folders  # ... and no segment written
 
     report = build(src, index_dir, embedder, chunking=ChunkSettings(max_chars=300), full=True)
-    assert report.added == 3
-    store = open_index(index_dir)
-    try:
-        assert store.manifest["chunking"] == {"max_chars": 300, "overlap": 1}
-        assert all(len(d) <= 300 for d in store.chunks.get(include=["documents"])["documents"])
-    finally:
-        store.close()
+    assert report.added == 4
+    with opened(index_dir) as index:
+        assert index.manifest["chunking"] == {"max_chars": 300, "overlap": 1}
+        assert len(index.segments) == 1
+        assert all(len(doc) <= 300 for _, doc, _ in live_chunks(index))
+    assert_consistent(index_dir)
 
 
 # --- bad input and unwritable indexes ---------------------------------------------------------
@@ -494,11 +745,8 @@ def test_malformed_dates_are_dropped_with_a_note(tmp_path: Path, embedder: Any) 
         "2024-02-01 (month must be in 1..12)",
     ]
     assert set(titles(tmp_path / "index")) == {f"a{n}" for n in range(8)} | {article_id(md)}
-    store = open_index(tmp_path / "index")
-    try:
-        assert {store.article(i).published for i in store.catalogue()} == {""}  # type: ignore[union-attr]
-    finally:
-        store.close()
+    with opened(tmp_path / "index") as index:
+        assert {fetched(index, i)[0].published for i in index.catalogue()} == {""}
 
 
 # --- files that fail after they were indexed: never a good article replaced by a failed one -------
@@ -585,66 +833,71 @@ def test_the_report_names_what_was_replaced(tmp_path: Path, embedder: Any) -> No
     }
 
 
-# --- build folders: what a kill leaves behind, and folders that cannot be written -------------
-def build_folders(index_dir: Path) -> list[str]:
-    return sorted(p.name for p in (index_dir / "builds").iterdir())
-
-
-def test_a_build_published_but_never_made_current_does_not_replace_the_current_one(
-    tmp_path: Path, embedder: Any
-) -> None:
-    # A kill between renaming X.partial to X and switching `current` leaves X behind, newer
-    # than the current build; the next run deleted the current build and kept X.
+# --- segments: what a kill leaves behind, and folders that cannot be written ------------------
+def test_a_segment_finished_but_never_published_is_removed(tmp_path: Path, embedder: Any) -> None:
+    # A kill between renaming X.partial to X and replacing manifest.json leaves X behind, listed
+    # by no manifest; the next build removes it and keeps the segments the manifests list.
     src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
     build(src, index_dir, embedder)
     (src / "extra.txt").write_text("A first extra article. It is new.")
     build(src, index_dir, embedder)
-    current = current_target(index_dir)
-    orphan = index_dir / "builds" / "99991231T235959-orphan"
-    shutil.copytree(index_dir / current, orphan)
+    before = segment_ids(index_dir)
+    orphan = index_dir / "segments" / "99991231T235959-orphan"
+    shutil.copytree(index_dir / "segments" / before[-1], orphan)
     (src / "extra.txt").write_text("A second extra article. It changed.")
     assert counts(build(src, index_dir, embedder)) == (0, 1, 3, 0, 0)
-    newest = current_target(index_dir)
-    assert build_folders(index_dir) == sorted([Path(current).name, Path(newest).name])
+    after = segment_ids(index_dir)
+    assert after[:2] == before and len(after) == 3
+    assert manifest(index_dir)["previous"] == before
+    assert segment_folders(index_dir) == sorted(after)
+    assert not orphan.exists()
     assert_consistent(index_dir)
 
 
 def test_what_a_killed_build_left_is_removed_by_the_next_run(tmp_path: Path, embedder: Any) -> None:
     src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
     build(src, index_dir, embedder)
-    before = build_folders(index_dir)
-    left = index_dir / "builds" / "20240101T000000-dead00.partial"
+    before, stamp = segment_folders(index_dir), manifest_stamp(index_dir)
+    left = index_dir / "segments" / "20240101T000000-dead00.partial"
     (left / "chroma").mkdir(parents=True)
-    (left / "articles.sqlite3").write_bytes(b"half written")
-    (index_dir / ".current-dead00").symlink_to(Path("builds") / left.name)
+    (left / "chroma" / "chroma.sqlite3").write_bytes(b"half written")
+    (index_dir / ".manifest-dead00").write_text('{"half": ')
     report = build(src, index_dir, embedder)  # nothing changed: nothing is published
     assert not report.changed
-    assert build_folders(index_dir) == before
-    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "builds", "current"]
+    assert segment_folders(index_dir) == before
+    assert manifest_stamp(index_dir) == stamp
+    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "manifest.json", "segments"]
+    assert_consistent(index_dir)
 
 
-def test_a_builds_folder_that_cannot_be_written_is_one_clear_error(
+def test_a_segments_folder_that_cannot_be_written_is_one_clear_error(
     tmp_path: Path, embedder: Any
 ) -> None:
     # Works as root too (as in CI): no permission bits involved, the path itself is wrong.
     src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
     index_dir.mkdir()
-    (index_dir / "builds").write_text("a file where the builds folder should be")
+    (index_dir / "segments").write_text("a file where the segments folder should be")
     with pytest.raises(IndexProblem) as raised:
         build(src, index_dir, embedder)
-    assert str(raised.value) == (
-        f"cannot write the index at {index_dir}: File exists ({index_dir / 'builds'})"
-    )
+    prefix = f"cannot write the index at {index_dir}: Not a directory ({index_dir}/segments/"
+    assert str(raised.value).startswith(prefix), raised.value
+    assert str(raised.value).endswith(".partial)")
+    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "segments"]
+    assert (index_dir / "segments").is_file()
 
 
 def test_a_build_that_cannot_be_published_leaves_nothing_behind(
     tmp_path: Path, embedder: Any
 ) -> None:
     src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
-    (index_dir / "current").mkdir(parents=True)  # a folder, not the link a build switches
-    (index_dir / "current" / "keep.txt").write_text("not ours")
+
+    def block_the_manifest(stage: str, done: int, total: int) -> None:
+        # While the build embeds, something takes the name of the manifest it will publish.
+        (index_dir / "manifest.json").mkdir(exist_ok=True)
+        (index_dir / "manifest.json" / "keep.txt").write_text("not ours")
+
     with pytest.raises(IndexProblem, match=f"cannot write the index at {index_dir}: "):
-        build(src, index_dir, embedder)
-    assert build_folders(index_dir) == []
-    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "builds", "current"]
-    assert (index_dir / "current" / "keep.txt").exists()
+        build(src, index_dir, embedder, on_progress=block_the_manifest)
+    assert segment_folders(index_dir) == []  # its segment was removed, finished or not
+    assert (index_dir / "manifest.json" / "keep.txt").exists()
+    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "manifest.json", "segments"]
