@@ -192,9 +192,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if auth is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         print("warning: serving beyond this machine without ASSISTANT_AUTH", file=sys.stderr)
-    print(
-        f"News Assistant on http://{args.host}:{args.port}/ over {settings.chroma_url or settings.index_dir}"
-    )
+    over = settings.chroma_url or settings.index_dir
+    print(f"News Assistant on http://{args.host}:{args.port}/ over {over}")
     try:
         launch(demo, args.host, args.port, auth)
     except OSError as error:

@@ -500,8 +500,9 @@ def current(where: Place) -> dict[str, Any]:
     return manifest
 
 
-def open_index(where: Place) -> Index:
+def open_index(where: Place | Path) -> Index:
     """The current index for reading (the manifest read again if a build just replaced it)."""
+    where = where if isinstance(where, Place) else Folder(where)
     try:
         return Index(where, current(where))
     except FileNotFoundError:  # a build dropped a segment since the manifest was read

@@ -48,6 +48,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(CACHE))
     monkeypatch.delenv("ASSISTANT_LLM", raising=False)
+    monkeypatch.delenv("ASSISTANT_CHROMA_URL", raising=False)
     monkeypatch.delenv("ASSISTANT_EMBED_MODEL", raising=False)
 
 

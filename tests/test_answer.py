@@ -23,14 +23,14 @@ AVDIIVKA = "What happened in Avdiivka?"
 
 def assert_offsets(index_dir: Path, result: Answer) -> None:
     """Every citation is the article's text at [start:end]."""
-    store = open_index(index_dir)
+    index = open_index(index_dir)
     try:
         for c in result.citations:
-            article = store.article(c.article_id)
-            assert article is not None
-            assert article.text[c.start : c.end] == c.text
+            found = index.article(c.article_id)
+            assert found is not None
+            assert found[0].text[c.start : c.end] == c.text
     finally:
-        store.close()
+        index.close()
 
 
 def cited(result: Answer) -> str:

@@ -11,6 +11,7 @@ import pytest
 from assistant.chain import Assistant
 from assistant.question import Filters, Question
 from index.build import rebuild
+from index.store import Folder
 from tests.shared import SAMPLE
 
 AVDIIVKA = "What happened in Avdiivka?"
@@ -31,8 +32,13 @@ def articles(tmp_path: Path) -> Path:
     return folder
 
 
-def build(articles: Path, index_dir: Path, embedder: object) -> None:
-    rebuild([articles], index_dir, embedder=embedder, progress=False)  # type: ignore[arg-type]
+def build(articles: Path, index_dir: Path, embedder: object, full: bool = False) -> None:
+    rebuild([articles], index_dir, embedder=embedder, progress=False, full=full)  # type: ignore[arg-type]
+
+
+def index_dir(assistant: Assistant) -> Path:
+    assert isinstance(assistant.place, Folder)
+    return assistant.place.path
 
 
 @pytest.fixture()
@@ -47,7 +53,7 @@ def test_a_held_searcher_keeps_working_after_a_rebuild(
 ) -> None:
     with assistant.searcher() as held:
         add_article(articles, 1)
-        build(articles, assistant.index_dir, embedder)
+        build(articles, index_dir(assistant), embedder)
         with assistant.searcher() as current:  # another query opens the new build
             assert current is not held
             assert any(
@@ -78,7 +84,7 @@ def test_answers_in_threads_while_rebuilds_swap_the_index(
     try:
         for i in range(4):
             add_article(articles, i)
-            build(articles, assistant.index_dir, embedder)
+            build(articles, index_dir(assistant), embedder)
             seen = len(answers)
             while len(answers) < seen + 3 and not errors:  # answers from the new build too
                 stop.wait(0.05)
@@ -96,13 +102,14 @@ def test_a_build_a_reader_holds_is_not_pruned_until_it_lets_go(
     assistant: Assistant, articles: Path, embedder: object
 ) -> None:
     with assistant.searcher() as held:
-        for i in range(3):  # pruning keeps only the current build and the one before it ...
+        folders = [index_dir(assistant) / "segments" / s.id for s in held.index.segments]
+        for i in range(3):  # pruning keeps only the segments of this and the previous build ...
             add_article(articles, i)
-            build(articles, assistant.index_dir, embedder)
-        assert held.build.is_dir()  # ... but not a build someone still reads
+            build(articles, index_dir(assistant), embedder, full=True)
+        assert all(f.is_dir() for f in folders)  # ... but not a segment someone still reads
         assert held.chunks(AVDIIVKA, Filters(), None)
-    with assistant.searcher():  # the next query moves to the current build, closing the old
+    with assistant.searcher():  # the next query moves to the current index, closing the old
         pass
     add_article(articles, 9)
-    build(articles, assistant.index_dir, embedder)
-    assert not held.build.exists()
+    build(articles, index_dir(assistant), embedder, full=True)
+    assert not any(f.exists() for f in folders)

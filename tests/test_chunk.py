@@ -103,17 +103,18 @@ def test_title_and_date_go_into_what_is_embedded() -> None:
 
 
 def test_stored_chunks_carry_their_sentence_ids_and_offsets(sample_index: Path) -> None:
-    store = open_index(sample_index)
+    index = open_index(sample_index)
     try:
-        got = store.chunks.get(include=["documents", "metadatas"])
-        assert len(got["ids"]) == store.manifest["chunks"] > 1
+        (segment,) = index.segments
+        got = segment.chunks.get(include=["documents", "metadatas"])
+        assert len(got["ids"]) == index.manifest["chunks"] > 1
         for chunk_id, document, meta in zip(
             got["ids"], got["documents"], got["metadatas"], strict=True
         ):
             article_id = meta["article_id"]
             assert chunk_id == f"{article_id}:{meta['chunk']}"
-            text = store.article(article_id).text  # type: ignore[union-attr]
-            stored = store.sentences(article_id)
+            article, stored = index.article(article_id)  # type: ignore[misc]
+            text = article.text
             for n, start, end in zip(
                 meta["sentence_ids"], meta["starts"], meta["ends"], strict=True
             ):
@@ -121,4 +122,4 @@ def test_stored_chunks_carry_their_sentence_ids_and_offsets(sample_index: Path) 
             assert document == text[meta["starts"][0] : meta["ends"][-1]]
             assert meta["published"] == "2024-02-16" and meta["published_ts"] == 20240216
     finally:
-        store.close()
+        index.close()
