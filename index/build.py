@@ -115,6 +115,7 @@ def rebuild(
                     segment.close()
                 where.finish(segment_id)
                 manifest = _manifest(base, segment_id, known, work, added, model, chunking)
+                manifest["generation"] = int(previous["generation"]) + 1 if previous else 1
                 manifest["previous"] = [s["id"] for s in previous["segments"]] if previous else []
                 where.publish(manifest)
             except BaseException:
@@ -173,7 +174,6 @@ def _manifest(
         "articles": counts[0],
         "sentences": counts[1],
         "chunks": counts[2],
-        "generation": int(base["generation"]) + 1 if base else 1,
         "segments": segments,
     }
 

@@ -104,7 +104,13 @@ def new_segment_id() -> str:
 # attribute 'bindings'" while a rebuild and answers ran at once). Opening and closing one at a
 # time closes that gap.
 _CLIENTS = threading.Lock()
-_SETTINGS = ChromaSettings(anonymized_telemetry=False)
+
+
+def _settings() -> ChromaSettings:
+    """Telemetry off; a new object for every client, as clients write their own into it (an
+    HttpClient given the same object as a PersistentClient made the latter talk to the server)."""
+    return ChromaSettings(anonymized_telemetry=False)
+
 
 # An article, its sentences, its chunks and their vectors, ready to store.
 Embedded = tuple[Article, Sequence[Sentence], Sequence[Chunk], Sequence[Sequence[float]]]
@@ -239,8 +245,12 @@ class Folder(Place):
 
     def publish(self, manifest: dict[str, Any]) -> None:
         tmp = self.path / f".manifest-{uuid.uuid4().hex[:6]}"
-        tmp.write_text(json.dumps(manifest, indent=1))
-        os.replace(tmp, self.path / "manifest.json")
+        try:
+            tmp.write_text(json.dumps(manifest, indent=1))
+            os.replace(tmp, self.path / "manifest.json")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def segment(self, id: str, create: bool = False) -> Segment:
         folder = self.path / "segments" / (id + PARTIAL if create else id)
@@ -250,7 +260,9 @@ class Folder(Place):
         else:
             hold = _hold(folder)
         with _CLIENTS:
-            client: Any = chromadb.PersistentClient(path=str(folder / "chroma"), settings=_SETTINGS)
+            client: Any = chromadb.PersistentClient(
+                path=str(folder / "chroma"), settings=_settings()
+            )
 
         def close() -> None:
             with _CLIENTS:
@@ -341,7 +353,7 @@ class Server(Place):
         port = parsed.port or (443 if parsed.scheme == "https" else 8000)
         try:
             self.client: Any = chromadb.HttpClient(
-                host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=_SETTINGS
+                host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=_settings()
             )
         except ValueError as error:  # how the client says its first request failed
             raise IndexProblem(unreachable(url, error)) from error

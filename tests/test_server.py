@@ -1,0 +1,277 @@
+"""Server mode: the whole index on a real `chroma run`, shared by several app processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import httpx
+import pytest
+from gradio_client import Client
+
+from assistant.answer import Answer, answer, get_assistant
+from assistant.config import Settings
+from index.build import rebuild
+from index.store import IndexProblem, Server, current
+from tests.shared import REPO, SAMPLE
+
+AVDIIVKA = "What happened in Avdiivka?"
+HARBOUR = (
+    "---\ntitle: Harbour bridge reopens\npublished: 2024-03-14\nsource: Port Times\n---\n"
+    "The harbour bridge in Portside reopened on Thursday after eight months of repairs. "
+    "Engineers said the work cost about 3.5 million dollars.\n"
+)
+STARTUP = 60  # seconds a server process may take to answer
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def chroma_command() -> str:
+    """The `chroma` command of this environment: a missing one fails, never skips."""
+    found = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    assert Path(found).exists(), "`chroma` (installed with chromadb) is needed for these tests"
+    return found
+
+
+class ChromaServer:
+    """`chroma run` on a free loopback port, stopped and started again at will."""
+
+    def __init__(self, path: Path):
+        self.path, self.port = path, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [chroma_command(), "run", "--path", str(self.path), "--host", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            [*command, "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: httpx.get(f"{self.url}/api/v2/heartbeat").status_code == 200)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def wait_for(ready: Any, seconds: float = STARTUP) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if ready():
+                return
+        except (httpx.HTTPError, OSError, ValueError):  # not up yet
+            pass
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Iterator[ChromaServer]:
+    chroma = ChromaServer(tmp_path / "chroma-server")
+    chroma.start()
+    yield chroma
+    chroma.stop()
+
+
+def settings(**kw: Any) -> Settings:
+    return Settings.from_env(**kw)
+
+
+def citations(result: Answer) -> list[tuple[str, int, int, str]]:
+    return [(c.article_id, c.start, c.end, c.text) for c in result.citations]
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+def test_answers_from_the_server_equal_the_local_ones(
+    server: ChromaServer, sample_index: Path, embedder: Any
+) -> None:
+    report = rebuild([SAMPLE], "unused", chroma_url=server.url, embedder=embedder, progress=False)
+    assert report.added == 1 and report.index_dir == server.url
+    remote = answer(AVDIIVKA, chroma_url=server.url, as_of="2024-02-17")
+    local = answer(AVDIIVKA, index_dir=sample_index, as_of="2024-02-17")
+    assert remote.covered and remote.text == local.text
+    assert citations(remote) == citations(local)
+    assistant = get_assistant(settings(chroma_url=server.url))
+    article_id = remote.citations[0].article_id
+    opened = assistant.article(article_id)
+    assert opened is not None
+    article, sentences = opened
+    assert [article.text[s.start : s.end] for s in sentences][:3] == [
+        article.text[s.start : s.end] for s in (opened[1][:3])
+    ]
+    # everything lives on the server: nothing was written to the local index folder
+    assert not (Path(os.environ["ASSISTANT_INDEX_DIR"]) / "manifest.json").exists()
+    assert {c.name for c in chromadb.HttpClient(port=server.port).list_collections()} == {
+        "news-manifest",
+        *(
+            f"news-{s['id']}-{w}"
+            for s in current(Server(server.url))["segments"]
+            for w in ("chunks", "articles")
+        ),
+    }
+
+
+@pytest.mark.slow
+def test_two_app_processes_share_the_server_and_follow_a_new_build(
+    server: ChromaServer, tmp_path: Path
+) -> None:
+    articles = tmp_path / "articles"
+    shutil.copytree(SAMPLE, articles)
+    done = cli("index", str(articles), "--chroma-url", server.url, "--quiet")
+    assert done.returncode == 0, done.stderr
+    apps = []
+    try:
+        for _ in range(2):
+            port = free_port()
+            command = [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)]
+            apps.append(
+                subprocess.Popen(
+                    [*command, "--chroma-url", server.url],
+                    cwd=REPO,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+            )
+            apps[-1].port = port  # type: ignore[attr-defined]
+        clients = []
+        for app in apps:
+            url = f"http://127.0.0.1:{app.port}/"  # type: ignore[attr-defined]
+            wait_for(lambda url=url: httpx.get(url).status_code == 200)
+            clients.append(Client(url, verbose=False))
+        first = [c.predict(AVDIIVKA, api_name="/ask") for c in clients]
+        assert first[0]["covered"] and first[0]["text"] == first[1]["text"]
+        assert first[0]["citations"] == first[1]["citations"]
+
+        (articles / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
+        done = cli("index", str(articles), "--chroma-url", server.url, "--quiet")
+        assert done.returncode == 0 and "1 added" in done.stdout, done.stderr
+        for client in clients:  # no restart: each instance reads the new manifest
+            got = client.predict("When did the Portside harbour bridge reopen?", api_name="/ask")
+            assert any("reopened on Thursday" in c["text"] for c in got["citations"]), got
+    finally:
+        for app in apps:
+            app.terminate()
+            app.wait(timeout=30)
+
+
+def test_a_server_that_stops_mid_question_is_one_clear_error_and_answers_when_back(
+    server: ChromaServer, embedder: Any
+) -> None:
+    rebuild([SAMPLE], "unused", chroma_url=server.url, embedder=embedder, progress=False)
+    assistant = get_assistant(settings(chroma_url=server.url))
+    before = answer(AVDIIVKA, chroma_url=server.url)
+
+    class StopsTheServer:
+        """The real embedder, which stops the server once the question is being searched."""
+
+        name = embedder.name
+
+        def embed_query(self, text: str) -> list[float]:
+            server.stop()
+            return list(embedder.embed_query(text))
+
+    with assistant.searcher() as searcher:
+        searcher.embedder = StopsTheServer()  # type: ignore[assignment]
+    try:
+        with pytest.raises(IndexProblem, match=f"the Chroma server at {server.url} does not"):
+            answer(AVDIIVKA, chroma_url=server.url)
+    finally:
+        searcher.embedder = assistant.embedder
+    with pytest.raises(IndexProblem, match="does not answer"):  # the next question too
+        answer(AVDIIVKA, chroma_url=server.url)
+    down = cli("ask", AVDIIVKA, "--chroma-url", server.url)
+    assert down.returncode == 2 and "Traceback" not in down.stderr
+    assert f"the Chroma server at {server.url} does not answer" in down.stderr
+
+    server.start()  # same port, same data
+    after = answer(AVDIIVKA, chroma_url=server.url)
+    assert after.text == before.text and citations(after) == citations(before)
+
+
+def write_articles(folder: Path, n: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        body = " ".join(
+            f"Council meeting {i} in district {i % 17} approved budget line {j} for roads."
+            for j in range(12)
+        )
+        (folder / f"meeting-{i:03d}.txt").write_text(body, encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_killing_an_indexing_run_loses_nothing(server: ChromaServer, tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    shutil.copytree(SAMPLE, articles)
+    assert cli("index", str(articles), "--chroma-url", server.url, "-q").returncode == 0
+    where = Server(server.url)
+    before = current(where)
+    answered = answer(AVDIIVKA, chroma_url=server.url)
+
+    write_articles(articles, 300)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "index", str(articles), "-q"]
+        + ["--chroma-url", server.url],
+        cwd=REPO,
+        stderr=subprocess.DEVNULL,
+    )
+    listed = {s["id"] for s in before["segments"]}
+    # kill -9 once the run is writing its segment
+    wait_for(lambda: bool(where.segment_ids() - listed) or run.poll() is not None, 300)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    assert where.segment_ids() - listed, "the run ended before it could be killed mid-way"
+
+    assert current(where) == before  # the previous index, whole, still answers
+    again = answer(AVDIIVKA, chroma_url=server.url)
+    assert again.text == answered.text and citations(again) == citations(answered)
+
+    done = cli("index", str(articles), "--chroma-url", server.url, "-q")
+    assert done.returncode == 0, done.stderr
+    after = current(where)
+    assert after["articles"] == before["articles"] + 300
+    # what the killed run left is gone; the segments kept are this index's and the previous
+    assert where.segment_ids() == {s["id"] for s in after["segments"]} | set(after["previous"])
+    found = answer("Which district approved budget line 7 in meeting 42?", chroma_url=server.url)
+    assert any("Council meeting 42 " in c.text for c in found.citations), found.text
+    status = cli("status", "--chroma-url", server.url)
+    assert json.dumps(after["articles"]) in status.stdout
+
+
+def test_a_bad_or_silent_server_url_is_one_line(tmp_path: Path) -> None:
+    silent = f"http://127.0.0.1:{free_port()}"
+    for args in (("status",), ("ask", AVDIIVKA), ("index", str(SAMPLE))):
+        done = cli(*args, "--chroma-url", silent)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert f"the Chroma server at {silent} does not answer" in done.stderr
+    done = cli("status", "--chroma-url", "ftp://nowhere")
+    assert done.returncode == 2 and "not a Chroma server URL" in done.stderr
+    with pytest.raises(IndexProblem, match="does not answer"):
+        answer(AVDIIVKA, settings=replace(settings(), chroma_url=silent))
