@@ -124,10 +124,11 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         m = current(where)
     except SERVER_ERRORS as error:
         raise IndexProblem(unreachable(where.name, error)) from error
+    segments = len(m["segments"])
     print(
         f"index {where.name}: {m['articles']} articles, {m['sentences']} sentences, "
-        f"{m['chunks']} chunks in {len(m['segments'])} segments, built {m['built_at']} "
-        f"with {m['embedding_model']}"
+        f"{m['chunks']} chunks, built {m['built_at']} with {m['embedding_model']} "
+        f"({segments} segment{'s' if segments != 1 else ''})"
     )
     return 0
 

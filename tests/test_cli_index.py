@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import signal
 import struct
@@ -119,7 +120,7 @@ def test_index_then_status_in_a_real_process(tmp_path: Path) -> None:
     )
     assert status.returncode == 0, status.stderr
     assert status.stdout.startswith(f"index {index_dir}: 2 articles, 5 sentences, 2 chunks, built ")
-    assert status.stdout.rstrip().endswith("with all-MiniLM-L6-v2")
+    assert status.stdout.rstrip().endswith("with all-MiniLM-L6-v2 (1 segment)")
 
 
 def test_progress_shows_on_a_terminal_unless_quiet(tmp_path: Path) -> None:
@@ -239,7 +240,7 @@ def test_other_embedding_settings_need_full(
     assert main(["index", str(src), "--full"]) == 0
     assert capsys.readouterr().out.startswith("2 added, 0 updated")
     assert main(["status"]) == 0
-    assert capsys.readouterr().out.rstrip().endswith(f"with {other}")
+    assert capsys.readouterr().out.rstrip().endswith(f"with {other} (1 segment)")
 
 
 # --- kill -9 in the middle of a rebuild -------------------------------------------------------
@@ -274,27 +275,28 @@ def write_feed(feed: Path, records: list[dict[str, str]], tag: str) -> dict[str,
 
 def check_index(index_dir: Path, embedder: Any) -> dict[str, str]:
     """Open the index as a reader would, check it whole, and return what it holds."""
-    assert_consistent(index_dir)
-    store = open_index(index_dir)
+    assert_consistent(index_dir, settled=False)
+    index = open_index(index_dir)
     try:
-        manifest = store.manifest
-        catalogue = {i: row[0] for i, row in store.catalogue().items()}
+        manifest = index.manifest
+        catalogue = {i: row[0] for i, row in index.catalogue().items()}
         vector = embedder.embed_query("What did the president say about the election?")
-        hits = store.chunks.query(query_embeddings=[vector], n_results=5)
-        assert len(hits["ids"][0]) == min(5, manifest["chunks"])
-        for meta in hits["metadatas"][0]:
-            assert store.article(meta["article_id"]) is not None
-            spans = {(s.n, s.start, s.end) for s in store.sentences(meta["article_id"])}
+        hits = index.nearest(vector, 5, None)
+        assert len(hits) == min(5, manifest["chunks"])
+        for _, meta in index.chunks_by_id(hits).values():
+            found = index.article(meta["article_id"])
+            assert found is not None
+            spans = {(s.n, s.start, s.end) for s in found[1]}
             cited = zip(meta["sentence_ids"], meta["starts"], meta["ends"], strict=True)
             assert set(cited) <= spans
         return catalogue
     finally:
-        store.close()
+        index.close()
 
 
-def partial_builds(index_dir: Path) -> list[Path]:
-    builds = index_dir / "builds"
-    return [b for b in builds.iterdir() if b.suffix == ".partial"] if builds.is_dir() else []
+def partial_segments(index_dir: Path) -> list[Path]:
+    segments = index_dir / "segments"
+    return [s for s in segments.iterdir() if s.suffix == ".partial"] if segments.is_dir() else []
 
 
 def kill_at(
@@ -302,11 +304,11 @@ def kill_at(
 ) -> tuple[int, bool]:
     """SIGKILL `proc` `when` seconds after its start, or once `when()` holds, unless it ends first.
 
-    Returns its exit code and whether a new build folder was being written at the kill.
+    Returns its exit code and whether a new segment was being written at the kill.
     """
     start, writing = time.monotonic(), False
     while proc.poll() is None and time.monotonic() - start < timeout:
-        writing = bool(partial_builds(index_dir))
+        writing = bool(partial_segments(index_dir))
         if when() if callable(when) else time.monotonic() - start >= when:
             break
         time.sleep(0.002)
@@ -335,15 +337,15 @@ def test_kill_9_at_any_moment_leaves_the_previous_index_whole(
     whole = time.monotonic() - started
 
     def building(part: str) -> Callable[[], bool]:
-        return lambda: any((b / part).exists() for b in partial_builds(index_dir))
+        return lambda: any((b / part).exists() for b in partial_segments(index_dir))
 
     # Seconds after the start, or a step of the build seen on disk.
     moments: list[tuple[str, float | Callable[[], bool]]] = [
         (f"{f:.0%} of a run", f * whole) for f in (0.2, 0.5, 0.8, 1.1)
     ]
     moments += [
-        ("as the new build folder appears", lambda: bool(partial_builds(index_dir))),
-        ("as the new build's BM25 index is written", building("bm25")),  # chunks all stored
+        ("as the new segment's folder appears", lambda: bool(partial_segments(index_dir))),
+        ("as the new segment's Chroma files appear", building("chroma")),
     ]
     outcomes = []
     before = small
@@ -367,10 +369,10 @@ def test_kill_9_at_any_moment_leaves_the_previous_index_whole(
         report = rebuild([src], index_dir, embedder=embedder, progress=False)
         assert report.articles == 60 and not report.skipped, report.summary()
         assert check_index(index_dir, embedder) == target
-        assert not partial_builds(index_dir)
+        assert not partial_segments(index_dir)
         before = target
 
-    # Kills did land inside builds (a build folder was being written), and left the old index.
+    # Kills did land inside builds (a segment was being written), and left the old index.
     inside = [o for o in outcomes if o[1] == -signal.SIGKILL and o[2]]
     assert any(o[3] == "previous" for o in inside), outcomes
     result = cli("index", src, "--index-dir", index_dir, "--quiet")
@@ -393,12 +395,14 @@ def test_an_index_whose_builds_cannot_be_written_is_one_line_and_exit_two(
     src = write_folder(tmp_path / "src", GOOD)
     index_dir = tmp_path / "index"
     index_dir.mkdir()
-    (index_dir / "builds").write_text("a file, not a folder")  # fails as root too
+    (index_dir / "segments").write_text("a file, not a folder")  # fails as root too
     assert main(["index", str(src), "--index-dir", str(index_dir)]) == 2
     err = capsys.readouterr().err
-    assert (
-        err == f"error: cannot write the index at {index_dir}: File exists ({index_dir}/builds)\n"
-    )
+    assert re.fullmatch(
+        f"error: cannot write the index at {index_dir}: Not a directory "
+        f"\\({index_dir}/segments/[^/]+\\.partial\\)\n",
+        err,
+    ), err
 
 
 KILL_AT_SWITCH = """
@@ -407,8 +411,8 @@ import os, signal, sys
 real_replace = os.replace
 
 
-def replace(src, dst):  # killed between renaming the new build and switching `current` to it
-    if os.path.basename(dst) == "current":
+def replace(src, dst):  # killed between finishing the new segment and publishing the manifest
+    if os.path.basename(dst) == "manifest.json":
         os.kill(os.getpid(), signal.SIGKILL)
     return real_replace(src, dst)
 
@@ -429,17 +433,21 @@ def test_a_kill_before_the_switch_never_costs_the_current_build(
     rebuild([src], index_dir, embedder=embedder, progress=False)
     (src / "new.txt").write_text("A new article arrived. It waits.", encoding="utf-8")
     rebuild([src], index_dir, embedder=embedder, progress=False)
-    current = (index_dir / "current").resolve()
+    manifest = (index_dir / "manifest.json").read_text()
     (src / "newer.txt").write_text("A newer article arrived. It waits too.", encoding="utf-8")
     killed = subprocess.run(
         [sys.executable, "-c", KILL_AT_SWITCH, str(src), str(index_dir)], cwd=REPO, timeout=300
     )
     assert killed.returncode == -signal.SIGKILL
-    builds = sorted((index_dir / "builds").iterdir())
-    assert len(builds) == 3 and (index_dir / "current").resolve() == current  # one orphan
+    assert (index_dir / "manifest.json").read_text() == manifest
+    listed = {s["id"] for s in json.loads(manifest)["segments"]}
+    segments = {p.name for p in (index_dir / "segments").iterdir()}
+    assert len(segments) == 3 and listed < segments  # one finished segment nobody lists
     (src / "newest.txt").write_text("The newest article. It is indexed.", encoding="utf-8")
     report = rebuild([src], index_dir, embedder=embedder, progress=False)
     assert report.added == 2 and report.articles == 5, report.summary()
-    left = sorted((index_dir / "builds").iterdir())
-    assert left == sorted([current, (index_dir / "current").resolve()])  # the orphan is gone
+    now = json.loads((index_dir / "manifest.json").read_text())
+    kept = {s["id"] for s in now["segments"]} | set(now["previous"])
+    assert {p.name for p in (index_dir / "segments").iterdir()} == kept  # the orphan is gone
+    assert not (segments - listed) & kept
     check_index(index_dir, embedder)
