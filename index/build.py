@@ -37,6 +37,8 @@ from index.store import (
 )
 
 DEFAULT_CHUNKING = ChunkSettings()
+MAX_SEGMENTS = 8  # more, and an update merges all but the first segment into one
+COPY_PAGE = 1000  # records copied in one call when segments are merged
 EMBED_BATCH = 256  # chunks per embedding call: large enough to batch well, small for progress
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -101,6 +103,7 @@ def rebuild(
                 return _report(where, work, base, started, changed=False)
             segment_id = new_segment_id()
             segment = where.segment(segment_id, create=True)
+            merged = None
             try:
                 try:
                     added = _embed_into(
@@ -115,14 +118,74 @@ def rebuild(
                     segment.close()
                 where.finish(segment_id)
                 manifest = _manifest(base, segment_id, known, work, added, model, chunking)
+                manifest, merged = _merged(where, manifest)
                 manifest["generation"] = int(previous["generation"]) + 1 if previous else 1
                 manifest["previous"] = [s["id"] for s in previous["segments"]] if previous else []
                 where.publish(manifest)
             except BaseException:
                 where.drop(segment_id)
+                if merged:
+                    where.drop(merged)
                 raise
             _clear(where, keep=segments_in([manifest, previous]))
             return _report(where, work, manifest, started, changed=True)
+
+
+def _merged(where: Place, manifest: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Past MAX_SEGMENTS segments, all but the first (the archive, by far the largest) are merged
+    into one: their live records are copied, vectors and all, nothing embedded again. Questions
+    search every segment, so daily updates must not pile up; the copy costs about what the
+    merged days added."""
+    segments = manifest["segments"]
+    if len(segments) <= MAX_SEGMENTS:
+        return manifest, None
+    merged_id = new_segment_id()
+    target = where.segment(merged_id, create=True)
+    try:
+        index = Index(where, manifest)
+        try:
+            for segment, dropped in zip(index.segments[1:], index.dropped[1:], strict=True):
+                _copy(segment.chunks, target.chunks, lambda m: m["article_id"], dropped)
+                _copy(segment.articles, target.articles, None, dropped)
+        finally:
+            index.close()
+    finally:
+        target.close()
+    where.finish(merged_id)
+    removes = sorted(set().union(*(s["removes"] for s in segments[1:])))
+    return manifest | {"segments": [segments[0], {"id": merged_id, "removes": removes}]}, merged_id
+
+
+def _copy(
+    source: Any,
+    target: Any,
+    article_of: Callable[[dict[str, Any]], str] | None,
+    dropped: frozenset[str],
+) -> None:
+    """Copy the records of articles not `dropped` from one collection to another."""
+    offset = 0
+    while True:
+        got = source.get(
+            include=["embeddings", "documents", "metadatas"], limit=COPY_PAGE, offset=offset
+        )
+        rows = [
+            (i, e, d, m)
+            for i, e, d, m in zip(
+                got["ids"], got["embeddings"], got["documents"], got["metadatas"], strict=True
+            )
+            if (article_of(m) if article_of else i) not in dropped
+        ]
+        if rows:
+            ids, vectors, documents, metadatas = zip(*rows, strict=True)
+            target.add(
+                ids=list(ids),
+                embeddings=[list(v) for v in vectors],
+                documents=list(documents),
+                metadatas=list(metadatas),
+            )
+        if len(got["ids"]) < COPY_PAGE:
+            return
+        offset += COPY_PAGE
 
 
 def _catalogue(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from index import build as build_module
 from index import store as store_module
 from index.build import DEFAULT_CHUNKING, BuildReport, rebuild
 from index.chunk import ChunkSettings, chunk_article
@@ -374,6 +375,55 @@ def test_an_update_costs_what_it_adds(tmp_path: Path, embedder: Any) -> None:
         assert index.manifest["segments"][-1]["removes"] == []
         assert index.segments[0].chunks.count() + len(expected) == index.manifest["chunks"]
     assert_consistent(index_dir)
+
+
+def test_daily_updates_past_max_segments_are_merged_into_one(
+    tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "MAX_SEGMENTS", 4)
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    archive = segment_ids(index_dir)[0]
+    harbour, library = article_id(src / "harbour.txt"), article_id(src / "library.txt")
+    days = [
+        ("ferry.txt", "The ferry company ordered two electric boats. They arrive in spring."),
+        ("harbour.txt", ARTICLES["harbour.txt"].replace("eight months", "nine months")),
+        ("market.txt", "The night market moves to the old pier. Stalls open at six."),
+    ]
+    for name, text in days:  # day 2 replaces an archive article, which day 3 edits again
+        (src / name).write_text(text, encoding="utf-8")
+        build(src, index_dir, embedder)
+    (src / "harbour.txt").write_text(ARTICLES["harbour.txt"].replace("eight", "ten"), "utf-8")
+    (src / "library.txt").unlink()
+    before = manifest(index_dir)
+    assert len(before["segments"]) == 4
+    report = build(src, index_dir, embedder)  # a 5th segment: all but the archive merged
+    assert counts(report) == (0, 1, 3, 1, 0)
+    after = manifest(index_dir)
+    assert [s["id"] for s in after["segments"]][0] == archive and len(after["segments"]) == 2
+    assert set(after["segments"][1]["removes"]) >= {harbour, library}
+    assert_consistent(index_dir)
+    with opened(index_dir) as index:
+        merged = index.segments[1]
+        assert sorted(merged.articles.get(include=[])["ids"]) == sorted(
+            article_id(src / n) for n in ("ferry.txt", "harbour.txt", "market.txt")
+        )
+        assert "ten months" in fetched(index, harbour)[0].text
+        assert index.article(library) is None
+        assert {m["article_id"] for _, _, m in live_chunks(index)} == {
+            article_id(p) for p in src.iterdir()
+        }
+        vector = embedder.embed_query("harbour bridge months of repairs")
+        texts = [doc for doc, _ in index.chunks_by_id(index.nearest(vector, 10, None)).values()]
+        assert any("ten months" in t for t in texts) and not any("nine months" in t for t in texts)
+    build(src, index_dir, embedder)  # no change
+    (src / "last.txt").write_text("A last article. It is the fifth.", encoding="utf-8")
+    build(src, index_dir, embedder)
+    assert not (
+        set(segment_folders(index_dir))
+        - set(segment_ids(index_dir))
+        - {s for s in manifest(index_dir)["previous"]}
+    )  # the segments merged away are removed once no manifest lists them
 
 
 def test_an_update_that_only_removes_writes_an_empty_segment(tmp_path: Path, embedder: Any) -> None:
