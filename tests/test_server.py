@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,8 @@ def test_two_app_processes_share_the_server_and_follow_a_new_build(
             url = f"http://127.0.0.1:{app.port}/"  # type: ignore[attr-defined]
             wait_for(lambda url=url: httpx.get(url).status_code == 200)
             clients.append(Client(url, verbose=False))
-        first = [c.predict(AVDIIVKA, api_name="/ask") for c in clients]
+        with ThreadPoolExecutor(len(clients)) as pool:  # both at once
+            first = list(pool.map(lambda c: c.predict(AVDIIVKA, api_name="/ask"), clients))
         assert first[0]["covered"] and first[0]["text"] == first[1]["text"]
         assert first[0]["citations"] == first[1]["citations"]
 
