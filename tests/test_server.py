@@ -277,3 +277,24 @@ def test_a_bad_or_silent_server_url_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and "not a Chroma server URL" in done.stderr
     with pytest.raises(IndexProblem, match="does not answer"):
         answer(AVDIIVKA, settings=replace(settings(), chroma_url=silent))
+
+
+def test_an_upload_in_the_chat_goes_into_the_servers_index(
+    server: ChromaServer, tmp_path: Path, embedder: Any
+) -> None:
+    from assistant.chain import Assistant
+    from assistant.question import Question
+    from assistant.ui.handlers import ChatApp
+    from assistant.ui.worker import InThread
+
+    rebuild([SAMPLE], "unused", chroma_url=server.url, embedder=embedder, progress=False)
+    assistant = Assistant(Server(server.url), embedder)
+    app = ChatApp(settings(chroma_url=server.url), assistant, InThread())
+    article = tmp_path / "harbour.txt"
+    article.write_text(HARBOUR, encoding="utf-8")
+    message, *_ = app.add_articles([str(article)], progress=lambda *a, **k: None)  # type: ignore[arg-type]
+    assert "1 added" in message, message
+    assert current(Server(server.url))["articles"] == 2
+    found = assistant.chain.invoke(Question.ask("When did the Portside harbour bridge reopen?"))
+    assert any("reopened on Thursday" in c.text for c in found.citations), found.text
+    assert not (Path(os.environ["ASSISTANT_INDEX_DIR"]) / "manifest.json").exists()
