@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python -m bench.scale [--slices 500,1500,3000,all] [--questions 200]
        [--work DIR] [--plot FILE.png] [--chunk-vectors minilm|static] [--keep]
+       .venv/bin/python -m bench.scale --plot-from SAVED_OUTPUT --plot FILE.png
 
 For each slice (the first S articles of ../shared/data/scale/corpus.jsonl.gz, in file order) a
 fresh index is built by `assistant index --full` in a child process: its wall time (Python start
@@ -240,6 +241,17 @@ def plot(rows: list[Row], path: Path, title: str) -> None:
     plt.close(figure)
 
 
+def printed_rows(text: str) -> list[Row]:
+    """The rows of a run's printed table (`--plot-from`: plot a run saved with `> FILE`)."""
+    rows = []
+    for found in re.finditer(r"^ *(\d+) +(\d+) +([\d.]+) .*$", text, re.MULTILINE):
+        cells = found[0].split()
+        serve = Child(math.nan, float(cells[7]), 0) if cells[7] != "-" else None
+        build = Child(float(cells[2]), float(cells[5]), 0)
+        rows.append(Row(int(cells[0]), int(cells[1]), build, float(cells[6]), serve, math.nan, {}))
+    return rows
+
+
 def parse_args() -> argparse.Namespace:
     from assistant.config import Settings
 
@@ -250,6 +262,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--plot", type=Path, help="PNG of time and memory against articles")
     parser.add_argument("--chunk-vectors", choices=["minilm", "static"])
     parser.add_argument("--keep", action="store_true", help="keep each slice's index")
+    parser.add_argument("--plot-from", type=Path, help="plot the table a run printed, and stop")
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl.gz")
     parser.add_argument("--questions-file", type=Path, default=DATA / "questions.jsonl")
     parser.add_argument("--eval-child", type=Path, help=argparse.SUPPRESS)
@@ -266,6 +279,11 @@ def main() -> None:
         sys.exit(eval_child(args.eval_child, args.index_dir))
     if args.plot and find_spec("matplotlib") is None:
         raise SystemExit("--plot needs the matplotlib package, which is not installed")
+    if args.plot and args.plot_from:
+        saved = printed_rows(args.plot_from.read_text(encoding="utf-8"))
+        plot(saved, args.plot, f"{args.corpus.name}, chunk vectors {args.chunk_vectors}")
+        print(f"plot of {len(saved)} slices: {args.plot}")
+        return
     print("$ " + shlex.join(["python", "-m", "bench.scale", *sys.argv[1:]]), flush=True)
     lines, ids = read_corpus(args.corpus)
     sizes = sorted(
