@@ -30,9 +30,9 @@ from index.store import (
     IndexProblem,
     Place,
     Segment,
+    kept,
     new_segment_id,
     place,
-    segments_in,
     unreachable,
 )
 
@@ -93,7 +93,7 @@ def rebuild(
             previous = where.manifest()
             if previous is not None and previous.get("format") != FORMAT:
                 previous, full = None, True  # an index of an earlier layout: built anew
-            _clear(where, keep=segments_in([previous, {"segments": _previous(previous)}]))
+            _clear(where, keep=kept(previous))
             base = None if full or previous is None else previous
             known = _catalogue(where, base, model, chunking)
             # The index may live inside a source folder (data/index beside data/articles).
@@ -127,7 +127,7 @@ def rebuild(
                 if merged:
                     where.drop(merged)
                 raise
-            _clear(where, keep=segments_in([manifest, previous]))
+            _clear(where, keep=kept(manifest))
             return _report(where, work, manifest, started, changed=True)
 
 
@@ -200,11 +200,6 @@ def _catalogue(
         return index.catalogue()
     finally:
         index.close()
-
-
-def _previous(manifest: dict[str, Any] | None) -> list[dict[str, str]]:
-    """The segments of the manifest before `manifest` (readers may still hold them)."""
-    return [{"id": i} for i in manifest.get("previous", [])] if manifest else []
 
 
 def _clear(where: Place, keep: set[str]) -> None:

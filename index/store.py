@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -521,6 +521,9 @@ def open_index(where: Place | Path) -> Index:
         return Index(where, current(where))
 
 
-def segments_in(manifests: Iterable[dict[str, Any] | None]) -> set[str]:
-    """The segment ids some manifest lists."""
-    return {s["id"] for m in manifests if m for s in m.get("segments", ())}
+def kept(manifest: dict[str, Any] | None) -> set[str]:
+    """The segments a build must keep: the manifest's and its previous one's (readers may hold
+    them)."""
+    if manifest is None:
+        return set()
+    return {s["id"] for s in manifest["segments"]} | set(manifest.get("previous", ()))
