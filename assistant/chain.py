@@ -24,11 +24,11 @@ from index.sentences import Sentence
 from index.store import (
     SERVER_ERRORS,
     Folder,
-    Index,
     IndexMismatch,
     IndexProblem,
     Place,
     current,
+    open_index,
     unreachable,
 )
 
@@ -133,10 +133,7 @@ class Assistant:
                 f"{built_with!r}, not {using!r}: use that model or rebuild with "
                 "`assistant index --full`"
             )
-        try:
-            index = Index(self.place, manifest)
-        except FileNotFoundError:  # a build dropped a segment since the manifest was read
-            index = Index(self.place, current(self.place))
+        index = open_index(self.place, manifest)
         try:
             searcher = Searcher(index, self.embedder)
         except BaseException:

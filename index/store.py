@@ -512,11 +512,12 @@ def current(where: Place) -> dict[str, Any]:
     return manifest
 
 
-def open_index(where: Place | Path) -> Index:
-    """The current index for reading (the manifest read again if a build just replaced it)."""
+def open_index(where: Place | Path, manifest: dict[str, Any] | None = None) -> Index:
+    """The index of `manifest` (default: the current one) for reading; the manifest read again
+    if a build dropped one of its segments since."""
     where = where if isinstance(where, Place) else Folder(where)
     try:
-        return Index(where, current(where))
+        return Index(where, manifest or current(where))
     except FileNotFoundError:  # a build dropped a segment since the manifest was read
         return Index(where, current(where))
 
