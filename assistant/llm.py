@@ -114,7 +114,6 @@ def _load(options: ModelOptions) -> BaseChatModel:
 def _openai(model: str, options: ModelOptions) -> BaseChatModel:
     """ChatOpenAI with a bounded wait, no retries and errors a caller can catch as one type."""
     try:
-        import httpx
         import openai
         from langchain_openai import ChatOpenAI
         from pydantic import SecretStr
@@ -163,7 +162,9 @@ def _openai(model: str, options: ModelOptions) -> BaseChatModel:
         "model": model,
         "temperature": options.temperature,
         "max_tokens": options.max_tokens,
-        "timeout": httpx.Timeout(options.timeout, connect=min(CONNECT_TIMEOUT, options.timeout)),
+        # openai's own Timeout: httpx's before openai 3.6x, httpx2's since (an httpx.Timeout is
+        # refused there).
+        "timeout": openai.Timeout(options.timeout, connect=min(CONNECT_TIMEOUT, options.timeout)),
         "max_retries": 0,  # a retry doubles the wait; the extractive answer is the fallback
     }
     if options.base_url:

@@ -23,18 +23,29 @@ def read_corpus(path: Path) -> list[dict[str, Any]]:
 
 
 def embeddings() -> Any:
-    """HuggingFaceEmbeddings over the same bundled model."""
-    from langchain_huggingface import HuggingFaceEmbeddings
+    """The same bundled model as a LangChain Embeddings, as HuggingFaceEmbeddings wraps it.
+
+    (langchain-huggingface is not used: it caps huggingface-hub below what sentence-transformers
+    needs today.)"""
+    from langchain_core.embeddings import Embeddings
+    from sentence_transformers import SentenceTransformer
 
     from index.embed import resolve_model_path
 
-    return HuggingFaceEmbeddings(
-        model_name=str(resolve_model_path()), encode_kwargs={"normalize_embeddings": True}
-    )
+    model = SentenceTransformer(str(resolve_model_path()), device="cpu")
+
+    class SentenceTransformerEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return model.encode(texts, normalize_embeddings=True).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return self.embed_documents([text])[0]
+
+    return SentenceTransformerEmbeddings()
 
 
 def build(corpus: Path, folder: Path) -> int:
-    """RecursiveCharacterTextSplitter(1000, 200), HuggingFaceEmbeddings, Chroma.from_documents."""
+    """RecursiveCharacterTextSplitter(1000, 200), the same model, Chroma.from_documents."""
     import chromadb
     from langchain_chroma import Chroma
     from langchain_core.documents import Document

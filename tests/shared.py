@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -11,6 +12,20 @@ DATA = REPO.parent / "shared" / "data"  # real 2024 news: read at run time, neve
 DEV = DATA / "dev"
 SCALE = DATA / "scale"
 DEV_CORPUS = DEV / "corpus.jsonl"
+
+
+def shared_data(path: Path) -> Path:
+    """`path` under ../shared/data. Where it is missing the test skips with this one reason,
+    except in CI (`CI` set), where the data must be there and its absence fails the test."""
+    import pytest  # here: bench scripts import this module too
+
+    if path.exists():
+        return path
+    reason = f"needs {path}: real 2024 news in ../shared/data beside the checkout (not in the repo)"
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
 
 # Sentences that trip splitters (abbreviations, initials, decimals, quotations, ellipses): the
 # unit tests hold index/sentences.py to them and bench/sentence_splitters.py compares splitters.

@@ -24,7 +24,7 @@ from assistant.cli import main
 from index.build import rebuild
 from index.load import Article, load
 from index.store import open_index, text_hash
-from tests.shared import DEV_CORPUS, REPO
+from tests.shared import DEV_CORPUS, REPO, shared_data
 from tests.test_build import assert_consistent
 
 PROGRESS_TEXT = (
@@ -248,7 +248,7 @@ def corpus_excerpts(count: int) -> list[dict[str, str]]:
     """`count` distinct dev-corpus articles, cut to their first paragraphs (~300 characters)."""
     records: list[dict[str, str]] = []
     seen: set[str] = set()
-    with DEV_CORPUS.open(encoding="utf-8") as lines:
+    with shared_data(DEV_CORPUS).open(encoding="utf-8") as lines:
         for line in lines:
             record = json.loads(line)
             paragraphs, text = record["text"].split("\n\n"), ""

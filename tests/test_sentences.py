@@ -13,7 +13,7 @@ import pytest
 
 from index.load import Article, load_file
 from index.sentences import MAX_SPAN, paragraphs, split_sentences
-from tests.shared import DEV_CORPUS, HARD_CASES, SAMPLE_ARTICLE
+from tests.shared import DEV_CORPUS, HARD_CASES, SAMPLE_ARTICLE, shared_data
 
 
 def texts(text: str) -> list[str]:
@@ -121,7 +121,7 @@ def test_no_sentence_crosses_a_line_of_the_sample_article() -> None:
 
 
 def test_real_articles_of_the_dev_corpus_split_with_exact_offsets() -> None:
-    with DEV_CORPUS.open(encoding="utf-8") as lines:
+    with shared_data(DEV_CORPUS).open(encoding="utf-8") as lines:
         records = [json.loads(line) for line in islice(lines, 40)]
     assert len(records) == 40
     total = 0
