@@ -83,7 +83,7 @@ def get_assistant(settings: Settings) -> Assistant:
     with _assistants_lock:
         if key not in _assistants:
             _assistants[key] = Assistant(
-                place(key.index_dir, key.chroma_url),
+                place(key.index_dir, key.chroma_url, key.cache_dir),
                 chunk_embedder(key.embed_model, key.chunk_vectors, key.cache_dir),
                 load_chat_model(key),
                 default_embedder(key.embed_model, quantize=True, cache_dir=key.cache_dir),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from assistant.config import Settings
 from assistant.question import Question
 from assistant.retrieve import CONTEXT_CHARS, Retrieval, retrieve
-from assistant.search import Searcher, forget_rows
+from assistant.search import Searcher
 from assistant.write import Answer, write
 from index.embed import default_embedder
 from index.load import Article
@@ -75,6 +76,7 @@ class Assistant:
         self._searcher: Searcher | None = None
         self._users: dict[Searcher, int] = {}  # queries running on each open searcher
         self._lock = threading.Lock()
+        self._opening: threading.Thread | None = None  # a newer index being opened
         self.chain: Runnable[Question, Answer] = (
             RunnableLambda(self.retrieve) | RunnableLambda(self.write)
         ).with_config(run_name="news-assistant")
@@ -94,18 +96,23 @@ class Assistant:
     def searcher(self) -> Iterator[Searcher]:
         """The searcher over the current index, held for the block.
 
-        A build replaces the manifest; the next query opens the new index, and the old one is
-        closed when the last query that holds it is done, never under a running query. A Chroma
-        server that does not answer is one IndexProblem line; the next query tries again.
+        A build replaces the manifest; the next query starts opening the new index in the
+        background and is answered by the old one, as are the queries after it until the new one
+        is ready: questions never wait for an update. The old index is closed when the last
+        query that holds it is done, never under a running query. A Chroma server that does not
+        answer is one IndexProblem line; the next query tries again.
         """
         try:
             with self._lock:
                 manifest = current(self.place)
-                if self._searcher is None or self._searcher.index.manifest != manifest:
-                    old, self._searcher = self._searcher, self._open(manifest)
+                if self._searcher is None:  # nothing to answer with meanwhile: wait for it
+                    self._searcher = self._open(manifest)
                     self._users[self._searcher] = 0
-                    if old is not None and self._users[old] == 0:
-                        self._release(old)
+                elif self._searcher.index.manifest != manifest and self._opening is None:
+                    self._opening = threading.Thread(
+                        target=self._switch, args=(manifest,), name="open-index", daemon=True
+                    )
+                    self._opening.start()
                 held = self._searcher
                 self._users[held] += 1
         except SERVER_ERRORS as error:
@@ -119,6 +126,31 @@ class Assistant:
                 self._users[held] -= 1
                 if held is not self._searcher and self._users[held] == 0:
                     self._release(held)
+
+    def refresh(self) -> None:
+        """Open the current index now, waiting for it (after this process's own update)."""
+        with self.searcher():
+            opening = self._opening
+        if opening is not None:
+            opening.join()
+
+    def _switch(self, manifest: dict[str, Any]) -> None:
+        """Open the index of `manifest` and make it the one new queries use. If it cannot be
+        opened (a segment dropped by yet another build, a server gone), the old one goes on
+        answering and the next query tries again."""
+        try:
+            searcher = self._open(manifest)
+        except Exception as error:  # noqa: BLE001 - reported; the next query tries again
+            logging.getLogger(__name__).warning("could not open the new index: %s", error)
+            with self._lock:
+                self._opening = None
+            return
+        with self._lock:
+            old, self._searcher = self._searcher, searcher
+            self._users[searcher] = 0
+            if old is not None and self._users[old] == 0:
+                self._release(old)
+            self._opening = None
 
     def _release(self, searcher: Searcher) -> None:
         del self._users[searcher]
@@ -139,7 +171,6 @@ class Assistant:
         except BaseException:
             index.close()
             raise
-        forget_rows(self.place.key, {s.id for s in index.segments})
         return searcher
 
     def article(self, article_id: str) -> tuple[Article, list[Sentence]] | None:

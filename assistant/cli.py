@@ -119,7 +119,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     from index.store import SERVER_ERRORS, IndexProblem, current, place, unreachable
 
-    where = place(settings.index_dir, settings.chroma_url)
+    where = place(settings.index_dir, settings.chroma_url, settings.cache_dir)
     try:
         m = current(where)
     except SERVER_ERRORS as error:

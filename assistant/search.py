@@ -3,7 +3,6 @@ wire copies kept once."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -12,8 +11,8 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from assistant.question import Filters
-from index.lexical import WORD, Lexical, Rows, open_lexical, rows
-from index.store import Index, Segment, published_number
+from index.lexical import WORD, Lexical, open_lexical
+from index.store import Index, published_number
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 CHUNKS = 20  # chunks whose sentences are ranked for a question
@@ -101,10 +100,7 @@ class Searcher:
     def __init__(self, index: Index, embedder: Embeddings):
         """`embedder` is the model the index's chunks were embedded with."""
         self.index = index
-        self.lexical: Lexical = open_lexical(
-            (_rows(index.place.key, s), d)
-            for s, d in zip(index.segments, index.dropped, strict=True)
-        )
+        self.lexical: Lexical = open_lexical(index)
         self.embedder = embedder
         self.published = dict(
             zip(self.lexical.ids, self.lexical.published_ts.tolist(), strict=True)
@@ -179,26 +175,3 @@ def _ranked_chunk(doc: str, meta: dict[str, Any], score: float) -> RankedChunk:
         ends=tuple(meta["ends"]),
         score=score,
     )
-
-
-# A segment never changes: its rows are read and tokenized once per process. Entries of segments
-# that no index opened since lists are dropped when a newer index of the same place opens.
-_ROWS: dict[tuple[str, str], Rows] = {}
-_ROWS_LOCK = threading.Lock()
-
-
-def _rows(place_key: str, segment: Segment) -> Rows:
-    key = (place_key, segment.id)
-    with _ROWS_LOCK:
-        if key in _ROWS:
-            return _ROWS[key]
-    got = rows(segment.all(segment.chunks, documents=True))
-    with _ROWS_LOCK:
-        return _ROWS.setdefault(key, got)
-
-
-def forget_rows(place_key: str, keep: set[str]) -> None:
-    """Drop the cached rows of `place_key`'s segments not in `keep`."""
-    with _ROWS_LOCK:
-        for key in [k for k in _ROWS if k[0] == place_key and k[1] not in keep]:
-            del _ROWS[key]

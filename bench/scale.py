@@ -1,7 +1,7 @@
 """Growing slices of the scale corpus: build time, peak RSS, disk, answer latency and measures.
 
 Usage: .venv/bin/python -m bench.scale [--slices 500,1500,3000,all] [--questions 200]
-       [--work DIR] [--plot FILE.png] [--chunk-vectors minilm|static] [--keep]
+       [--work DIR] [--plot FILE.png] [--chunk-vectors minilm,static] [--keep]
        .venv/bin/python -m bench.scale --plot-from SAVED_OUTPUT --plot FILE.png
 
 For each slice (the first S articles of ../shared/data/scale/corpus.jsonl.gz, in file order) a
@@ -15,6 +15,9 @@ does), the gold answer in the context and in the cited sentences, on all and on 
 questions (answer in 20 articles or fewer), and that child's peak RSS ("serving RSS").
 The smallest slice is the baseline: each slice's build time per article is given relative to it.
 Targets at the full corpus (issue #11): peak RSS < 3 GB, warm answer p50 < 300 ms.
+With `--chunk-vectors minilm,static` every slice is built and measured with each kind of chunk
+vectors in the same run, and the last slice's answer figures are compared (static is to be the
+default if it loses no more than 1 point in context and in cited sentences).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -41,14 +44,17 @@ TARGET_RSS_MB = 3 * 1024
 TARGET_P50_MS = 300
 COLUMNS = (
     f"{'articles':>8} {'indexed':>7} {'build s':>8} {'art/s':>6} {'s/art':>6} {'build MB':>8} "
-    f"{'disk MB':>7} {'serve MB':>8} {'1st s':>6} {'p50 ms':>6} {'p95 ms':>6} {'ctx':>5} "
-    f"{'cited':>5} {'ctx sp':>6} {'cit sp':>6} {'n':>4} {'n sp':>4}"
+    f"{'disk MB':>7} {'serve MB':>8} {'cold s':>6} {'1st s':>6} {'p50 ms':>6} {'p95 ms':>6} "
+    f"{'ctx':>5} {'cited':>5} {'ctx sp':>6} {'cit sp':>6} {'n':>4} {'n sp':>4}"
 )
 LEGEND = (
     "s/art: build seconds per article relative to the smallest slice; build/serve MB: peak RSS "
-    "of the child (MiB); disk MB: allocated bytes / 1e6; ctx / cited: gold answer in the "
-    "context / in the cited sentences, on all questions and on the specific ones (sp)"
+    "of the child (MiB); disk MB: allocated bytes / 1e6; cold s: a new `assistant ask` process "
+    "end to end; 1st s: the first answer in the serving child (after its imports); ctx / cited: "
+    "gold answer in the context / in the cited sentences, on all questions and on the specific "
+    "ones (sp); the line under each slice: the same index split in segments"
 )
+SPLIT = 8  # segments of the split copy of each slice's index
 
 
 @dataclass(frozen=True)
@@ -61,16 +67,29 @@ class Child:
 
 
 @dataclass(frozen=True)
+class Served:
+    """An index's answering figures: a cold `assistant ask`, then the serving child's."""
+
+    cold: Child
+    serve: Child
+    first_s: float
+    figures: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Row:
-    """One slice's figures."""
+    """One slice's figures, and those of the same index split in SPLIT segments."""
 
     articles: int
     indexed: int
     build: Child
     disk_mb: float
-    serve: Child | None
-    first_s: float
-    figures: dict[str, float]
+    served: Served | None = None
+    split: Served | None = None
+
+    @property
+    def figures(self) -> dict[str, float]:
+        return self.served.figures if self.served else {}
 
 
 def run_child(command: list[str], env: dict[str, str], log: Path) -> Child:
@@ -156,34 +175,107 @@ def eval_child(questions: Path, index_dir: Path) -> int:
     return main(["eval", str(questions), "--index-dir", str(index_dir)])
 
 
-def measure(size: int, lines: list[str], ids: list[str], args: argparse.Namespace) -> Row:
-    """Build the slice's index, then answer its questions; its row."""
+def split_index(index_dir: Path, target: Path, parts: int) -> None:
+    """A copy of a one-segment index as `parts` segments of about as many articles each (records
+    copied with their vectors: nothing embedded again), its BM25 saved as a build saves it."""
+    from index.build import _save_bm25
+    from index.store import Folder, Index, current, new_segment_id
+
+    source = Folder(index_dir)
+    manifest = current(source)
+    shutil.rmtree(target, ignore_errors=True)
+    place = Folder(target)
+    index = Index(source, manifest)
+    try:
+        (segment,) = index.segments
+        article_ids = sorted(a for a, _, _ in segment.all(segment.articles, documents=False))
+        share = math.ceil(len(article_ids) / parts)
+        ids = []
+        for part in range(parts):
+            wanted = article_ids[part * share : (part + 1) * share]
+            ids.append(new_segment_id())
+            new = place.segment(ids[-1], create=True)
+            try:
+                for collection, other in (
+                    (segment.articles, new.articles),
+                    (segment.chunks, new.chunks),
+                ):
+                    where = (
+                        {"article_id": {"$in": wanted}} if collection is segment.chunks else None
+                    )
+                    got = collection.get(
+                        ids=None if where else wanted,
+                        where=where,
+                        include=["embeddings", "documents", "metadatas"],
+                    )
+                    for start in range(0, len(got["ids"]), 1000):
+                        page = slice(start, start + 1000)
+                        other.add(
+                            ids=got["ids"][page],
+                            embeddings=[list(v) for v in got["embeddings"][page]],
+                            documents=got["documents"][page],
+                            metadatas=got["metadatas"][page],
+                        )
+            finally:
+                new.close()
+            place.finish(ids[-1])
+    finally:
+        index.close()
+    split = manifest | {"segments": [{"id": i, "removes": []} for i in ids], "previous": []}
+    _save_bm25(place, split)
+    place.publish(split)
+
+
+def serve(index_dir: Path, questions: Path, env: dict[str, str], folder: Path) -> Served:
+    """A cold `assistant ask` of the first question, then the serving child on all of them."""
+    first = json.loads(questions.read_text(encoding="utf-8").splitlines()[0])
+    ask = [sys.executable, "-m", "assistant.cli", "ask", first["question"]]
+    ask += ["--index-dir", str(index_dir), "--as-of", str(first["date"]).replace("/", "-")]
+    cold = run_child(ask, env, folder / "cold.log")
+    check(cold, "the cold ask", folder / "cold.log")
+    command = [sys.executable, "-m", "bench.scale", "--eval-child", str(questions)]
+    child = run_child([*command, "--index-dir", str(index_dir)], env, folder / "eval.log")
+    check(child, "the eval", folder / "eval.log")
+    figures = parse_eval((folder / "eval.log").read_text(errors="replace"))
+    return Served(cold, child, figures.pop("first"), figures)
+
+
+def measure(
+    size: int, lines: list[str], ids: list[str], args: argparse.Namespace, vectors: str
+) -> Row:
+    """Build the slice's index with `vectors` chunk vectors, then answer its questions, then the
+    same on the index split in SPLIT segments; its row."""
     env = {
         **os.environ,
-        "ASSISTANT_CHUNK_VECTORS": args.chunk_vectors,  # `assistant index` has no such option
+        "ASSISTANT_CHUNK_VECTORS": vectors,  # `assistant index` has no such option
         "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
         "ANONYMIZED_TELEMETRY": "False",
     }
-    folder = args.work / str(size)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder = args.work / (str(size) if len(args.chunk_vectors) == 1 else f"{vectors}-{size}")
     source, index_dir = folder / "slice.jsonl", folder / "index"
-    source.write_text("".join(lines[:size]), encoding="utf-8")
-    cli = [sys.executable, "-m", "assistant.cli"]
-    command = [*cli, "index", str(source), "--index-dir", str(index_dir), "--full", "--quiet"]
-    build = run_child(command, env, folder / "build.log")
-    check(build, "the build", folder / "build.log")
+    if args.reuse and (index_dir / "manifest.json").is_file():
+        build = Child(math.nan, math.nan, 0)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        source.write_text("".join(lines[:size]), encoding="utf-8")
+        cli = [sys.executable, "-m", "assistant.cli"]
+        command = [*cli, "index", str(source), "--index-dir", str(index_dir), "--full", "--quiet"]
+        build = run_child(command, env, folder / "build.log")
+        check(build, "the build", folder / "build.log")
     holds = re.search(r"holds (\d+) articles", (folder / "build.log").read_text(errors="replace"))
-    row = Row(size, int(holds[1]) if holds else -1, build, disk_mb(index_dir), None, math.nan, {})
+    row = Row(size, int(holds[1]) if holds else -1, build, disk_mb(index_dir))
     picked = pick_questions(args.questions_file, set(ids[:size]), args.questions)
     if picked:
         questions = folder / "questions.jsonl"
         questions.write_text("".join(json.dumps(q) + "\n" for q in picked), encoding="utf-8")
-        command = [sys.executable, "-m", "bench.scale", "--eval-child", str(questions)]
-        serve = run_child([*command, "--index-dir", str(index_dir)], env, folder / "eval.log")
-        check(serve, "the eval", folder / "eval.log")
-        figures = parse_eval((folder / "eval.log").read_text(errors="replace"))
-        row = Row(size, row.indexed, build, row.disk_mb, serve, figures.pop("first"), figures)
+        row = replace(row, served=serve(index_dir, questions, env, folder))
+        if args.split:
+            split_dir = folder / f"index-{SPLIT}"
+            split_index(index_dir, split_dir, SPLIT)
+            (folder / "split").mkdir(exist_ok=True)
+            row = replace(row, split=serve(split_dir, questions, env, folder / "split"))
+            shutil.rmtree(split_dir, ignore_errors=True)
     if not args.keep:
         shutil.rmtree(index_dir, ignore_errors=True)
         source.unlink()
@@ -194,21 +286,32 @@ def line(row: Row, baseline: Row) -> str:
     """The row as a table line."""
     per_article = row.build.seconds / row.articles
     relative = per_article / (baseline.build.seconds / baseline.articles)
-    serve = f"{row.serve.peak_mb:8.0f}" if row.serve else f"{'-':>8}"
-    f = dict.fromkeys(("p50", "p95", "ctx", "cited", "ctx sp", "cited sp", "n", "n sp"), math.nan)
-    f |= row.figures
-    return (
+    text = (
         f"{row.articles:8} {row.indexed:7} {row.build.seconds:8.1f} "
         f"{row.articles / row.build.seconds:6.2f} {relative:5.2f}x {row.build.peak_mb:8.0f} "
-        f"{row.disk_mb:7.1f} {serve} {row.first_s:6.1f} {f['p50']:6.0f} {f['p95']:6.0f} "
-        f"{f['ctx']:5.3f} {f['cited']:5.3f} {f['ctx sp']:6.3f} {f['cited sp']:6.3f} "
-        f"{f['n']:4.0f} {f['n sp']:4.0f}"
+        f"{row.disk_mb:7.1f} {served_cells(row.served)}"
+    )
+    if row.split:
+        text += f"\n{f'{SPLIT} segments':>51} {served_cells(row.split)}"
+    return text
+
+
+def served_cells(served: Served | None) -> str:
+    """The serving columns of a row (dashes when nothing was served)."""
+    if served is None:
+        return f"{'-':>8}"
+    f = dict.fromkeys(("p50", "p95", "ctx", "cited", "ctx sp", "cited sp", "n", "n sp"), math.nan)
+    f |= served.figures
+    return (
+        f"{served.serve.peak_mb:8.0f} {served.cold.seconds:6.1f} {served.first_s:6.1f} "
+        f"{f['p50']:6.0f} {f['p95']:6.0f} {f['ctx']:5.3f} {f['cited']:5.3f} {f['ctx sp']:6.3f} "
+        f"{f['cited sp']:6.3f} {f['n']:4.0f} {f['n sp']:4.0f}"
     )
 
 
 def targets(row: Row) -> str:
     """The issue's targets at the full corpus, met or not."""
-    peak = max(row.build.peak_mb, row.serve.peak_mb if row.serve else 0)
+    peak = max(row.build.peak_mb, row.served.serve.peak_mb if row.served else 0)
     p50 = row.figures.get("p50", math.nan)
     rss = "met" if peak < TARGET_RSS_MB else "NOT met"
     fast = "not measured" if math.isnan(p50) else "met" if p50 < TARGET_P50_MS else "NOT met"
@@ -230,8 +333,8 @@ def plot(rows: list[Row], path: Path, title: str) -> None:
     left.plot(sizes, [r.build.seconds for r in rows], "o-")
     left.set(xlabel="articles", ylabel="build time (s)", title="build time", ylim=(0, None))
     right.plot(sizes, [r.build.peak_mb for r in rows], "o-", label="build")
-    served = [r for r in rows if r.serve]
-    serving = [r.serve.peak_mb for r in served if r.serve]
+    served = [r for r in rows if r.served]
+    serving = [r.served.serve.peak_mb for r in served if r.served]
     right.plot([r.articles for r in served], serving, "s-", label="serving (answers)")
     right.axhline(TARGET_RSS_MB, color="grey", linestyle="--", label="target (3 GB)")
     right.set(xlabel="articles", ylabel="peak RSS (MiB)", title="peak memory", ylim=(0, None))
@@ -246,9 +349,12 @@ def printed_rows(text: str) -> list[Row]:
     rows = []
     for found in re.finditer(r"^ *(\d+) +(\d+) +([\d.]+) .*$", text, re.MULTILINE):
         cells = found[0].split()
-        serve = Child(math.nan, float(cells[7]), 0) if cells[7] != "-" else None
+        nothing = Child(math.nan, math.nan, 0)
+        served = None
+        if cells[7] != "-":
+            served = Served(nothing, Child(math.nan, float(cells[7]), 0), math.nan, {})
         build = Child(float(cells[2]), float(cells[5]), 0)
-        rows.append(Row(int(cells[0]), int(cells[1]), build, float(cells[6]), serve, math.nan, {}))
+        rows.append(Row(int(cells[0]), int(cells[1]), build, float(cells[6]), served))
     return rows
 
 
@@ -260,16 +366,35 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--questions", type=int, default=200, help="per slice, at most")
     parser.add_argument("--work", type=Path, help="default: a temporary folder, removed after")
     parser.add_argument("--plot", type=Path, help="PNG of time and memory against articles")
-    parser.add_argument("--chunk-vectors", choices=["minilm", "static"])
+    parser.add_argument("--chunk-vectors", help="minilm, static, or both: minilm,static")
     parser.add_argument("--keep", action="store_true", help="keep each slice's index")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the slices' indexes a --keep run left"
+    )
+    parser.add_argument(
+        "--no-split", dest="split", action="store_false", help=f"skip the {SPLIT}-segment copy"
+    )
     parser.add_argument("--plot-from", type=Path, help="plot the table a run printed, and stop")
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl.gz")
     parser.add_argument("--questions-file", type=Path, default=DATA / "questions.jsonl")
     parser.add_argument("--eval-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--index-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.chunk_vectors = args.chunk_vectors or Settings.from_env().chunk_vectors
+    args.chunk_vectors = (args.chunk_vectors or Settings.from_env().chunk_vectors).split(",")
+    if not set(args.chunk_vectors) <= {"minilm", "static"}:
+        parser.error(f"--chunk-vectors: minilm, static or minilm,static, not {args.chunk_vectors}")
     return args
+
+
+def compare(last: dict[str, Row]) -> str:
+    """static against minilm on the same slice: the points each measure moved, and the verdict."""
+    base, other = last["minilm"].figures, last["static"].figures
+    moved = {k: 100 * (other[k] - base[k]) for k in ("ctx", "cited", "ctx sp", "cited sp")}
+    shown = ", ".join(f"{k} {v:+.1f}" for k, v in moved.items())
+    verdict = "no more than 1 point lost" if min(moved["ctx"], moved["cited"]) >= -1 else "lost"
+    return (
+        f"static against minilm on {last['minilm'].articles} articles (points): {shown}: {verdict}"
+    )
 
 
 def main() -> None:
@@ -281,7 +406,7 @@ def main() -> None:
         raise SystemExit("--plot needs the matplotlib package, which is not installed")
     if args.plot and args.plot_from:
         saved = printed_rows(args.plot_from.read_text(encoding="utf-8"))
-        plot(saved, args.plot, f"{args.corpus.name}, chunk vectors {args.chunk_vectors}")
+        plot(saved, args.plot, f"{args.corpus.name}, chunk vectors {args.chunk_vectors[0]}")
         print(f"plot of {len(saved)} slices: {args.plot}")
         return
     print("$ " + shlex.join(["python", "-m", "bench.scale", *sys.argv[1:]]), flush=True)
@@ -292,27 +417,34 @@ def main() -> None:
     owned = args.work is None
     args.work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     print(
-        f"{len(lines)} articles in {args.corpus}; chunk vectors {args.chunk_vectors}; "
-        f"{os.cpu_count()} cores; work in {args.work}\n{LEGEND}\n{COLUMNS}",
+        f"{len(lines)} articles in {args.corpus}; {os.cpu_count()} cores; work in {args.work}"
+        f"\n{LEGEND}",
         flush=True,
     )
-    rows: list[Row] = []
+    last: dict[str, Row] = {}
     try:
-        for size in sizes:
-            rows.append(measure(size, lines, ids, args))
-            print(line(rows[-1], rows[0]), flush=True)
-            # Other work on the machine slows builds: times compare only under a like load.
-            print(f"  load average over the last 5 minutes: {os.getloadavg()[1]:.2f}", flush=True)
-            if bad := rows[-1].figures.get("bad offsets"):
-                print(f"  citations failing the offset check: {bad:.0f}", flush=True)
+        for vectors in args.chunk_vectors:
+            print(f"chunk vectors {vectors}\n{COLUMNS}", flush=True)
+            rows: list[Row] = []
+            for size in sizes:
+                rows.append(measure(size, lines, ids, args, vectors))
+                print(line(rows[-1], rows[0]), flush=True)
+                # Other work on the machine slows builds: times compare only under a like load.
+                load = os.getloadavg()[1]
+                print(f"  load average over the last 5 minutes: {load:.2f}", flush=True)
+                if bad := rows[-1].figures.get("bad offsets"):
+                    print(f"  citations failing the offset check: {bad:.0f}", flush=True)
+            if rows and rows[-1].articles == len(lines):
+                print(targets(rows[-1]))
+            if args.plot and rows:
+                plot(rows, args.plot, f"{args.corpus.name}, chunk vectors {vectors}")
+                print(f"plot: {args.plot}")
+            last[vectors] = rows[-1]
     finally:
         if owned:
             shutil.rmtree(args.work, ignore_errors=True)
-    if rows and rows[-1].articles == len(lines):
-        print(targets(rows[-1]))
-    if args.plot and rows:
-        plot(rows, args.plot, f"{args.corpus.name}, chunk vectors {args.chunk_vectors}")
-        print(f"plot: {args.plot}")
+    if len(last) == 2 and all(r.figures for r in last.values()):
+        print(compare(last))
 
 
 if __name__ == "__main__":

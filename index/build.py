@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from index.chunk import ChunkSettings, chunk_article, embedding_text
 from index.embed import DEFAULT_MODEL
+from index.lexical import open_lexical, prune
 from index.load import Article, load
 from index.plan import Plan, plan, under
 from index.report import BuildReport
@@ -100,6 +101,8 @@ def rebuild(
             items = (i for i in load(roots) if not under(Path(i.path), [index_dir]))
             work = plan(items, roots, known, show)
             if base is not None and not work.todo and not work.removed:
+                _save_bm25(where, base)  # made here if a reader has not (an older layout's)
+                prune(where.bm25_dir, [base])
                 return _report(where, work, base, started, changed=False)
             segment_id = new_segment_id()
             segment = where.segment(segment_id, create=True)
@@ -121,14 +124,26 @@ def rebuild(
                 manifest, merged = _merged(where, manifest)
                 manifest["generation"] = int(previous["generation"]) + 1 if previous else 1
                 manifest["previous"] = [s["id"] for s in previous["segments"]] if previous else []
+                _save_bm25(where, manifest)  # before publishing: readers find it ready
                 where.publish(manifest)
             except BaseException:
                 where.drop(segment_id)
                 if merged:
                     where.drop(merged)
+                prune(where.bm25_dir, [previous])
                 raise
             _clear(where, keep=kept(manifest))
+            prune(where.bm25_dir, [manifest, previous])
             return _report(where, work, manifest, started, changed=True)
+
+
+def _save_bm25(where: Place, manifest: dict[str, Any]) -> None:
+    """Make and save the BM25 of `manifest` (index/lexical.py), reading only its new segments."""
+    index = Index(where, manifest)
+    try:
+        open_lexical(index)
+    finally:
+        index.close()
 
 
 def _merged(where: Place, manifest: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

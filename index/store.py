@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ import httpx
 from chromadb.config import Settings as ChromaSettings
 
 from index.chunk import Chunk
+from index.embed import cache_root
 from index.load import Article
 from index.sentences import Sentence
 
@@ -201,7 +203,7 @@ class Place:
     """Where an index lives: a folder, or a Chroma server. Segments and the manifest."""
 
     name: str  # shown in messages and reports
-    key: str  # what caches of its segments are keyed by
+    bm25_dir: Path  # where readers and builds keep its BM25 (index/lexical.py)
 
     def manifest(self) -> dict[str, Any] | None:
         """The current manifest, or None when nothing was built."""
@@ -237,7 +239,8 @@ class Folder(Place):
 
     def __init__(self, path: Path):
         self.path = Path(path).expanduser().resolve()
-        self.name = self.key = str(self.path)
+        self.name = str(self.path)
+        self.bm25_dir = self.path / "bm25"
 
     def manifest(self) -> dict[str, Any] | None:
         file = self.path / "manifest.json"
@@ -302,10 +305,7 @@ class Folder(Place):
                 f"another build of {self.path} is running; try again later"
             ) from error
         try:
-            # What an index of the earlier layout (builds/ and a `current` link) left.
-            shutil.rmtree(self.path / "builds", ignore_errors=True)
-            (self.path / "current").unlink(missing_ok=True)
-            for tmp in self.path.glob(".manifest-*"):
+            for tmp in self.path.glob(".manifest-*"):  # what a killed build left
                 tmp.unlink()
             yield
         finally:
@@ -345,11 +345,14 @@ def _remove_unless_held(folder: Path) -> None:
 class Server(Place):
     """An index on a Chroma server (`chroma run`): everything lives in its collections."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, cache_dir: Path | None = None):
         parsed = urlparse(url if "://" in url else f"http://{url}")
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise IndexProblem(f"not a Chroma server URL: {url!r} (like http://localhost:8000)")
-        self.name = self.key = url
+        self.name = url
+        # BM25 is kept on this machine: the server has no place for it.
+        url_key = hashlib.sha256(url.encode()).hexdigest()[:16]
+        self.bm25_dir = Path(cache_dir or cache_root()).expanduser() / "bm25" / url_key
         port = parsed.port or (443 if parsed.scheme == "https" else 8000)
         try:
             self.client: Any = chromadb.HttpClient(
@@ -395,9 +398,10 @@ class Server(Place):
                 self.client.delete_collection(f"{SERVER_NAME}-{id}-{what}")
 
 
-def place(index_dir: Path | str, chroma_url: str = "") -> Place:
-    """The index at a Chroma server when `chroma_url` is given, else in `index_dir`."""
-    return Server(chroma_url) if chroma_url else Folder(Path(index_dir))
+def place(index_dir: Path | str, chroma_url: str = "", cache_dir: Path | None = None) -> Place:
+    """The index at a Chroma server when `chroma_url` is given (its BM25 kept in `cache_dir`),
+    else in `index_dir`."""
+    return Server(chroma_url, cache_dir) if chroma_url else Folder(Path(index_dir))
 
 
 class Index:

@@ -21,7 +21,7 @@ from index import build as build_module
 from index import store as store_module
 from index.build import DEFAULT_CHUNKING, BuildReport, rebuild
 from index.chunk import ChunkSettings, chunk_article
-from index.lexical import Lexical, open_lexical, rows
+from index.lexical import Lexical, build_lexical, open_lexical, rows
 from index.load import Article, load_file
 from index.sentences import Sentence, split_sentences
 from index.store import Index, IndexMismatch, IndexProblem, open_index, place
@@ -120,11 +120,22 @@ def chunk_documents(index: Index, article: str) -> list[str]:
 
 
 def lexical(index: Index) -> Lexical:
-    """BM25 over the index, made as readers make it."""
-    return open_lexical(
+    """BM25 over the index as readers get it (saved by the build), which must be the one made
+    afresh from the chunks of its segments."""
+    saved = open_lexical(index)
+    fresh = build_lexical(
         (rows(s.all(s.chunks, documents=True)), d)
         for s, d in zip(index.segments, index.dropped, strict=True)
     )
+    assert saved.ids == fresh.ids and saved.article_ids == fresh.article_ids
+    assert (
+        saved.sources == fresh.sources
+        and saved.published_ts.tolist() == fresh.published_ts.tolist()
+    )
+    if fresh.ids:
+        query = "Avdiivka troops withdrawal"
+        assert saved.search(query, 10) == fresh.search(query, 10)
+    return saved
 
 
 def fetched(index: Index, article: str) -> tuple[Article, list[Sentence]]:
@@ -577,15 +588,11 @@ def test_an_index_inside_a_source_folder_is_not_read_as_articles(
     assert counts(report) == (0, 0, 3, 0, 0), report.summary()
 
 
-def test_an_index_of_the_earlier_layout_is_built_anew(tmp_path: Path, embedder: Any) -> None:
+def test_an_index_of_another_format_is_built_anew(tmp_path: Path, embedder: Any) -> None:
     src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
-    old = index_dir / "builds" / "20240101T000000-old000"
-    (old / "chroma").mkdir(parents=True)
-    (old / "articles.sqlite3").write_bytes(b"an index of format 1")
-    (index_dir / "current").symlink_to(Path("builds") / old.name)
     assert counts(build(src, index_dir, embedder)) == (3, 0, 0, 0, 0)
-    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "manifest.json", "segments"]
-    assert_consistent(index_dir)
+    names = [".lock", "bm25", "manifest.json", "segments"]
+    assert sorted(p.name for p in index_dir.iterdir()) == names
 
     # A manifest of another format is refused to readers and replaced by the next build.
     (index_dir / "manifest.json").write_text(json.dumps({"format": 1, "segments": []}))
@@ -913,11 +920,21 @@ def test_what_a_killed_build_left_is_removed_by_the_next_run(tmp_path: Path, emb
     (left / "chroma").mkdir(parents=True)
     (left / "chroma" / "chroma.sqlite3").write_bytes(b"half written")
     (index_dir / ".manifest-dead00").write_text('{"half": ')
+    saved_bm25 = sorted(p.name for p in (index_dir / "bm25").iterdir())
+    (index_dir / "bm25" / ".dead00-0123abcd").mkdir()  # a BM25 save killed half-way
+    (index_dir / "bm25" / "rows" / ".dead00-20240101T000000-dead00.npz").write_bytes(b"half")
     report = build(src, index_dir, embedder)  # nothing changed: nothing is published
     assert not report.changed
     assert segment_folders(index_dir) == before
     assert manifest_stamp(index_dir) == stamp
-    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "manifest.json", "segments"]
+    assert sorted(p.name for p in index_dir.iterdir()) == [
+        ".lock",
+        "bm25",
+        "manifest.json",
+        "segments",
+    ]
+    assert sorted(p.name for p in (index_dir / "bm25").iterdir()) == saved_bm25
+    assert [p.name for p in (index_dir / "bm25" / "rows").iterdir()] == [f"{before[0]}.npz"]
     assert_consistent(index_dir)
 
 
@@ -951,4 +968,6 @@ def test_a_build_that_cannot_be_published_leaves_nothing_behind(
         build(src, index_dir, embedder, on_progress=block_the_manifest)
     assert segment_folders(index_dir) == []  # its segment was removed, finished or not
     assert (index_dir / "manifest.json" / "keep.txt").exists()
-    assert sorted(p.name for p in index_dir.iterdir()) == [".lock", "manifest.json", "segments"]
+    names = [".lock", "bm25", "manifest.json", "segments"]
+    assert sorted(p.name for p in index_dir.iterdir()) == names
+    assert [p for p in (index_dir / "bm25").rglob("*") if p.is_file()] == []  # its BM25 too

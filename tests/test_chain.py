@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant import chain
 from assistant.chain import Assistant
 from assistant.question import Filters, Question
+from assistant.search import Searcher
 from index.build import rebuild
 from index.store import Folder
 from tests.shared import SAMPLE
@@ -54,7 +56,8 @@ def test_a_held_searcher_keeps_working_after_a_rebuild(
     with assistant.searcher() as held:
         add_article(articles, 1)
         build(articles, index_dir(assistant), embedder)
-        with assistant.searcher() as current:  # another query opens the new build
+        assistant.refresh()  # the new build opened (a question would not wait for it)
+        with assistant.searcher() as current:
             assert current is not held
             assert any(
                 "Harbour" in c.title for c in current.chunks("Portside pier", Filters(), None)
@@ -62,6 +65,34 @@ def test_a_held_searcher_keeps_working_after_a_rebuild(
         # the query that held the old build still reads it
         assert held.chunks(AVDIIVKA, Filters(), None)
     assert assistant.chain.invoke(Question.ask("Which pier will Portside close?")).covered
+
+
+def test_questions_never_wait_for_a_new_index_to_open(
+    assistant: Assistant, articles: Path, embedder: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pier = Question.ask("Which pier will Portside close for repairs?")
+    assert not assistant.chain.invoke(pier).covered  # the first index (the sample) opened
+    add_article(articles, 1)
+    build(articles, index_dir(assistant), embedder)
+    opening, go = threading.Event(), threading.Event()
+    searcher = chain.Searcher
+
+    def slow_to_open(*args: object) -> Searcher:
+        opening.set()
+        go.wait(60)
+        return searcher(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chain, "Searcher", slow_to_open)
+    try:
+        for _ in range(3):  # answered at once, by the old index, while the new one opens
+            assert not assistant.chain.invoke(pier).covered
+            assert opening.wait(10)
+            assert assistant.chain.invoke(Question.ask(AVDIIVKA)).covered
+    finally:
+        go.set()
+    assistant.refresh()
+    cited = assistant.chain.invoke(pier).citations
+    assert cited and cited[0].title == "Harbour notice 1"
 
 
 @pytest.mark.slow
@@ -94,6 +125,7 @@ def test_answers_in_threads_while_rebuilds_swap_the_index(
             thread.join()
     assert errors == []
     assert answers and all(a.covered and "Avdiivka" in a.text for a in answers)
+    assistant.refresh()
     with assistant.searcher() as current:  # old builds were closed once their queries ended
         assert list(assistant._users) == [current]
 

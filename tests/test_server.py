@@ -175,9 +175,16 @@ def test_two_app_processes_share_the_server_and_follow_a_new_build(
         (articles / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
         done = cli("index", str(articles), "--chroma-url", server.url, "--quiet")
         assert done.returncode == 0 and "1 added" in done.stdout, done.stderr
-        for client in clients:  # no restart: each instance reads the new manifest
-            got = client.predict("When did the Portside harbour bridge reopen?", api_name="/ask")
-            assert any("reopened on Thursday" in c["text"] for c in got["citations"]), got
+        bridge = "When did the Portside harbour bridge reopen?"
+        for client in clients:  # no restart: each instance opens the new index in the background
+            # and answers from the old one until it is ready (questions never wait for it)
+            wait_for(
+                lambda client=client: any(
+                    "reopened on Thursday" in c["text"]
+                    for c in client.predict(bridge, api_name="/ask")["citations"]
+                ),
+                seconds=60,
+            )
     finally:
         for app in apps:
             app.terminate()
@@ -261,6 +268,7 @@ def test_killing_an_indexing_run_loses_nothing(server: ChromaServer, tmp_path: P
     assert after["articles"] == before["articles"] + 300
     # what the killed run left is gone; the segments kept are this index's and the previous
     assert where.segment_ids() == {s["id"] for s in after["segments"]} | set(after["previous"])
+    get_assistant(settings(chroma_url=server.url)).refresh()  # this process's app: the new index
     found = answer("Which district approved budget line 7 in meeting 42?", chroma_url=server.url)
     assert any("Council meeting 42 " in c.text for c in found.citations), found.text
     status = cli("status", "--chroma-url", server.url)

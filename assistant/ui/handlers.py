@@ -8,6 +8,7 @@ each handler. The handlers reach the index only through the `Assistant`.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import logging
 import re
 import time
@@ -195,6 +196,9 @@ class ChatApp:
             )
         except RuntimeError as error:
             outcome = UploadReport(error=str(error))
+        if outcome.report is not None and outcome.report.changed:
+            with contextlib.suppress(IndexProblem):  # shown by the status line below
+                self.assistant.refresh()  # the uploader's next question sees the new articles
         return (upload_message(outcome), *self.refresh())
 
     def new_chat(self) -> tuple[str, Conversation, str, str]:
