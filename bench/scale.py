@@ -124,7 +124,8 @@ def disk_mb(folder: Path) -> float:
 
 def read_corpus(path: Path) -> tuple[list[str], list[str]]:
     """The corpus's lines, as written, and their article ids."""
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as lines:
         kept = [line if line.endswith("\n") else line + "\n" for line in lines if line.strip()]
     return kept, [str(json.loads(line)["id"]) for line in kept]
 
@@ -292,7 +293,7 @@ def line(row: Row, baseline: Row) -> str:
         f"{row.disk_mb:7.1f} {served_cells(row.served)}"
     )
     if row.split:
-        text += f"\n{f'{SPLIT} segments':>51} {served_cells(row.split)}"
+        text += f"\n{f'{SPLIT} segments':>56} {served_cells(row.split)}"
     return text
 
 
