@@ -1,5 +1,8 @@
 """news-assistant's read side: a question in, an answer citing the exact source sentences out."""
 
-from assistant.answer import Answer, Citation, Question, QuestionError, Revision, answer
+from assistant.api import answer
+from assistant.citations import Citation
+from assistant.question import Question, QuestionError
+from assistant.result import Answer, Revision
 
 __all__ = ["Answer", "Citation", "Question", "QuestionError", "Revision", "answer"]

@@ -16,22 +16,15 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.config import Settings
 from assistant.question import Question
+from assistant.result import Answer
 from assistant.retrieve import CONTEXT_CHARS, Retrieval, retrieve
 from assistant.search import Searcher
-from assistant.write import Answer, write
+from assistant.write import write
 from index.embed import default_embedder
+from index.errors import IndexMismatch
 from index.load import Article
 from index.sentences import Sentence
-from index.store import (
-    SERVER_ERRORS,
-    Folder,
-    IndexMismatch,
-    IndexProblem,
-    Place,
-    current,
-    open_index,
-    unreachable,
-)
+from index.store import Folder, Place, current, open_index
 
 SAMPLE_ARTICLES = 40  # articles read for the example questions
 
@@ -102,25 +95,20 @@ class Assistant:
         query that holds it is done, never under a running query. A Chroma server that does not
         answer is one IndexProblem line; the next query tries again.
         """
-        try:
-            with self._lock:
-                manifest = current(self.place)
-                if self._searcher is None:  # nothing to answer with meanwhile: wait for it
-                    self._searcher = self._open(manifest)
-                    self._users[self._searcher] = 0
-                elif self._searcher.index.manifest != manifest and self._opening is None:
-                    self._opening = threading.Thread(
-                        target=self._switch, args=(manifest,), name="open-index", daemon=True
-                    )
-                    self._opening.start()
-                held = self._searcher
-                self._users[held] += 1
-        except SERVER_ERRORS as error:
-            raise IndexProblem(unreachable(self.place.name, error)) from error
+        with self._lock:
+            manifest = current(self.place)
+            if self._searcher is None:  # nothing to answer with meanwhile: wait for it
+                self._searcher = self._open(manifest)
+                self._users[self._searcher] = 0
+            elif self._searcher.index.manifest != manifest and self._opening is None:
+                self._opening = threading.Thread(
+                    target=self._switch, args=(manifest,), name="open-index", daemon=True
+                )
+                self._opening.start()
+            held = self._searcher
+            self._users[held] += 1
         try:
             yield held
-        except SERVER_ERRORS as error:
-            raise IndexProblem(unreachable(self.place.name, error)) from error
         finally:
             with self._lock:
                 self._users[held] -= 1

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.config import Settings, data_dir
+from index.errors import NewsAssistantError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,14 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             llm=getattr(args, "llm", None),
             llm_base_url=getattr(args, "llm_base_url", None),
         )
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    from index.store import IndexProblem
-
-    try:
         return int(args.run(args, settings))
-    except IndexProblem as error:
+    except NewsAssistantError as error:  # anything else is a bug, and shows as one
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -102,12 +97,10 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     embedder = chunk_embedder(settings.embed_model, settings.chunk_vectors, settings.cache_dir)
     report = rebuild(
         sources,
-        settings.index_dir,
+        settings.place(),
         full=args.full,
-        model=embedder.name,
         embedder=embedder,
         progress=False if args.quiet else None,
-        chroma_url=settings.chroma_url,
     )
     print(report.summary())
     if report.added + report.updated + report.unchanged == 0:
@@ -117,13 +110,10 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from index.store import SERVER_ERRORS, IndexProblem, current, place, unreachable
+    from index.store import current
 
-    where = place(settings.index_dir, settings.chroma_url, settings.cache_dir)
-    try:
-        m = current(where)
-    except SERVER_ERRORS as error:
-        raise IndexProblem(unreachable(where.name, error)) from error
+    where = settings.place()
+    m = current(where)
     segments = len(m["segments"])
     print(
         f"index {where.name}: {m['articles']} articles, {m['sentences']} sentences, "
@@ -134,21 +124,16 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.answer import QuestionError, answer
-    from assistant.llm import LLMUnavailable
+    from assistant.api import answer
 
-    try:
-        result = answer(
-            args.question,
-            since=args.since,
-            until=args.until,
-            sources=args.source,
-            as_of=args.as_of,
-            settings=settings,
-        )
-    except (QuestionError, LLMUnavailable) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    result = answer(
+        args.question,
+        since=args.since,
+        until=args.until,
+        sources=args.source,
+        as_of=args.as_of,
+        settings=settings,
+    )
     if args.json:
         print(result.to_json(indent=2))
         return 0
@@ -165,32 +150,22 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.answer import get_assistant
+    from assistant.api import get_assistant
     from assistant.evaluate import report, run
-    from assistant.llm import LLMUnavailable
 
     if not args.questions.is_file():
         print(f"error: no question file at {args.questions}", file=sys.stderr)
         return 2
-    try:
-        assistant = get_assistant(settings)
-        print(report(run(assistant, args.questions), assistant.context_chars))
-    except (ValueError, LLMUnavailable) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    assistant = get_assistant(settings)
+    print(report(run(assistant, args.questions), assistant.context_chars))
     return 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.llm import LLMUnavailable
     from assistant.ui import build_app, launch, parse_auth
 
-    try:
-        auth = parse_auth(settings.auth)
-        demo = build_app(settings)
-    except (ValueError, LLMUnavailable) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    auth = parse_auth(settings.auth)
+    demo = build_app(settings)
     if auth is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         print("warning: serving beyond this machine without ASSISTANT_AUTH", file=sys.stderr)
     over = settings.chroma_url or settings.index_dir

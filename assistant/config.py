@@ -6,13 +6,18 @@ else reads `os.environ`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index import DEFAULT_MODEL
+from index.errors import SettingsError
+
+if TYPE_CHECKING:
+    from index.store import Place
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +67,7 @@ class Settings:
         values |= {k: v for k, v in overrides.items() if v is not None}
         for name, allowed in _CHOICES.items():
             if name in values and values[name] not in allowed:
-                raise ValueError(
+                raise SettingsError(
                     f"ASSISTANT_{name.upper()} must be one of {', '.join(allowed)}, "
                     f"not {values[name]!r}"
                 )
@@ -70,6 +75,23 @@ class Settings:
             if name in values:
                 values[name] = Path(values[name]).expanduser()
         return cls(**values)
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where the chat keeps uploaded files: beside a folder index; for an index on a Chroma
+        server, in this machine's cache folder (one per server)."""
+        if not self.chroma_url:
+            return self.index_dir.parent / "uploads"
+        return (
+            self.cache_dir / "uploads" / hashlib.sha256(self.chroma_url.encode()).hexdigest()[:16]
+        )
+
+    def place(self) -> Place:
+        """Where the index lives: on the Chroma server at `chroma_url` if set, else in
+        `index_dir`; a server's BM25 is kept in `cache_dir`."""
+        from index.store import place
+
+        return place(self.index_dir, self.chroma_url, self.cache_dir)
 
 
 _TYPES: dict[str, type] = {"Path": Path, "str": str, "int": int, "float": float}
@@ -82,4 +104,4 @@ def _convert(name: str, raw: str, kind: type) -> Any:
         return kind(raw)
     except ValueError:
         what = "a whole number" if kind is int else "a number"
-        raise ValueError(f"ASSISTANT_{name.upper()} must be {what}, not {raw!r}") from None
+        raise SettingsError(f"ASSISTANT_{name.upper()} must be {what}, not {raw!r}") from None

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answer import Answer
 from assistant.chain import Assistant
 from assistant.check import unsupported
 from assistant.citations import Citation, marked_sentences
 from assistant.question import Question
+from assistant.result import Answer
 from assistant.retrieve import CONTEXT_CHARS
+from index.errors import NewsAssistantError
 
 SPECIFIC = 20  # a gold answer found in more articles than this is easy to hit by chance
 
@@ -46,17 +47,25 @@ class Written:
     fell_back: bool  # the quoted answer was given instead
 
 
+class QuestionFileError(NewsAssistantError):
+    """A question file that cannot be read; the message names the line."""
+
+
 def read_questions(path: Path) -> Iterator[dict[str, object]]:
     """Questions with `question` and `answer` fields; a clear error naming a bad line."""
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise QuestionFileError(f"{path}: not UTF-8 text ({error.reason})") from error
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number}: invalid JSON ({error.msg})") from error
+            raise QuestionFileError(f"{path}:{number}: invalid JSON ({error.msg})") from error
         if not isinstance(record, dict) or not record.get("question") or not record.get("answer"):
-            raise ValueError(f"{path}:{number}: needs 'question' and 'answer' fields")
+            raise QuestionFileError(f"{path}:{number}: needs 'question' and 'answer' fields")
         yield record
 
 

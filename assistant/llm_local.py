@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -27,10 +27,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_open
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from assistant.llm import LLMCallFailed, LLMTimeout, LLMUnavailable
-
-if TYPE_CHECKING:
-    from assistant.llm import ModelOptions
+from assistant.llm_options import LLMCallFailed, LLMTimeout, LLMUnavailable, ModelOptions
 
 MEMORY_HEADROOM = 512 * 2**20  # bytes left for the context, the index and Python itself
 

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from index.dates import DateError, parse_date
+from index.errors import NewsAssistantError
 
 MAX_QUESTION_CHARS = 2000
 # A follow-up needs the last few turns, not the whole conversation: older turns are dropped and
@@ -17,7 +18,7 @@ HISTORY_TURNS = 6
 TURN_CHARS = 2000
 
 
-class QuestionError(ValueError):
+class QuestionError(NewsAssistantError, ValueError):
     """The question cannot be asked as given; the message says why."""
 
 

@@ -18,11 +18,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 import prompts
-from assistant.answer import NOT_COVERED, Answer, Revision
 from assistant.check import check
 from assistant.citations import MARKER, Citation, citation, neutralise
 from assistant.llm import LLMCallFailed
 from assistant.rank import RankedSentence
+from assistant.result import NOT_COVERED, Answer, Revision
 from assistant.retrieve import Retrieval, reading_order
 
 EXTRACT_CHARS = 800  # cited text in a quoted answer: a short read

@@ -37,12 +37,11 @@ def one(kind: str, corpus: Path, folder: Path) -> dict[str, float]:
     else:
         from index.build import rebuild
         from index.embed import DEFAULT_MODEL, SentenceEmbedder
+        from index.static import embedder_named
 
         model = DEFAULT_MODEL + (":static" if kind == "static" else "")
-        embedder = SentenceEmbedder(quantize=True) if kind == "int8" else None
-        report = rebuild(
-            [corpus], folder, full=kind != "again", model=model, embedder=embedder, progress=False
-        )
+        embedder = SentenceEmbedder(quantize=True) if kind == "int8" else embedder_named(model)
+        report = rebuild([corpus], folder, full=kind != "again", embedder=embedder, progress=False)
         chunks, sentences, articles = report.chunks, report.sentences, report.articles
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.shared import SAMPLE
+from tests.shared import SAMPLE, free_port
 
 QUESTIONS = [
     "What happened in Avdiivka?",
@@ -61,12 +61,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its children that were waited for."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(index_dir: Path, indexer: str) -> tuple[subprocess.Popen[bytes], str]:

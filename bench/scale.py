@@ -162,7 +162,7 @@ def parse_eval(text: str) -> dict[str, float]:
 
 def eval_child(questions: Path, index_dir: Path) -> int:
     """In the serving child: warm up on the first question, then `assistant eval` on all."""
-    from assistant.answer import answer
+    from assistant.api import answer
     from assistant.cli import main
     from assistant.config import Settings
 

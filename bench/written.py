@@ -19,12 +19,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from assistant.answer import Answer
 from assistant.chain import Assistant
 from assistant.config import Settings
 from assistant.evaluate import is_specific, read_questions, written_stats
 from assistant.llm import load_chat_model
 from assistant.question import Question
+from assistant.result import Answer
 from assistant.write import extractive
 from index.embed import default_embedder
 from tests.shared import DEV

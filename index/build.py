@@ -15,27 +15,14 @@ from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from index.chunk import ChunkSettings, chunk_article, embedding_text
-from index.embed import DEFAULT_MODEL
+from index.embed import DEFAULT_MODEL, default_embedder
+from index.errors import IndexMismatch, IndexProblem
 from index.lexical import open_lexical, prune
 from index.load import Article, load
 from index.plan import Plan, plan, under
 from index.report import BuildReport
 from index.sentences import split_sentences
-from index.static import embedder_named
-from index.store import (
-    FORMAT,
-    SERVER_ERRORS,
-    Entry,
-    Index,
-    IndexMismatch,
-    IndexProblem,
-    Place,
-    Segment,
-    kept,
-    new_segment_id,
-    place,
-    unreachable,
-)
+from index.store import FORMAT, Entry, Folder, Index, Place, Segment, kept, new_segment_id
 
 DEFAULT_CHUNKING = ChunkSettings()
 MAX_SEGMENTS = 8  # more, and an update merges all but the first segment into one
@@ -66,18 +53,17 @@ def check_settings(manifest: dict[str, object], model: str, chunking: ChunkSetti
 
 def rebuild(
     sources: Iterable[str | os.PathLike[str]],
-    index_dir: str | os.PathLike[str],
+    where: Place | str | os.PathLike[str],
     *,
     full: bool = False,
-    model: str = DEFAULT_MODEL,
     chunking: ChunkSettings = DEFAULT_CHUNKING,
     embedder: Embeddings | None = None,
     progress: bool | None = None,
     on_progress: Progress | None = None,
-    chroma_url: str = "",
 ) -> BuildReport:
-    """Bring the index at `index_dir` (or on the Chroma server at `chroma_url`) in line with the
-    articles under `sources`.
+    """Bring the index at `where` (a Place: `Settings.place()`, or an index folder) in line with
+    the articles under `sources`, embedded with `embedder` (default: the bundled model; the
+    index records its `name`).
 
     Incremental unless `full`: unchanged articles cost nothing, changed ones are replaced and
     articles whose files under `sources` are gone are removed; a file that cannot be read in
@@ -85,56 +71,50 @@ def rebuild(
     index becomes visible in one atomic step; until then readers see the previous one.
     """
     started = time.perf_counter()
-    index_dir = Path(index_dir).expanduser().resolve()
+    where = where if isinstance(where, Place) else Folder(Path(where))
     roots = [Path(s).expanduser().resolve() for s in sources]
     show = sys.stderr.isatty() if progress is None else progress
-    with _writing(index_dir, chroma_url):
-        where = place(index_dir, chroma_url)
-        with where.building():
-            previous = where.manifest()
-            if previous is not None and previous.get("format") != FORMAT:
-                previous, full = None, True  # an index of an earlier layout: built anew
-            _clear(where, keep=kept(previous))
-            base = None if full or previous is None else previous
-            known = _catalogue(where, base, model, chunking)
-            # The index may live inside a source folder (data/index beside data/articles).
-            items = (i for i in load(roots) if not under(Path(i.path), [index_dir]))
-            work = plan(items, roots, known, show)
-            if base is not None and not work.todo and not work.removed:
-                _save_bm25(where, base)  # made here if a reader has not (an older layout's)
-                prune(where.bm25_dir, [base])
-                return _report(where, work, base, started, changed=False)
-            segment_id = new_segment_id()
-            segment = where.segment(segment_id, create=True)
-            merged = None
+    embedder = embedder or default_embedder()
+    model = str(getattr(embedder, "name", DEFAULT_MODEL))
+    with _writing(where), where.building():
+        previous = where.manifest()
+        if previous is not None and previous.get("format") != FORMAT:
+            previous, full = None, True  # an index of an earlier layout: built anew
+        _clear(where, keep=kept(previous))
+        base = None if full or previous is None else previous
+        known = _catalogue(where, base, model, chunking)
+        # The index may live inside a source folder (data/index beside data/articles).
+        inside = [where.path] if isinstance(where, Folder) else []
+        items = (i for i in load(roots) if not under(Path(i.path), inside))
+        work = plan(items, roots, known, show)
+        if base is not None and not work.todo and not work.removed:
+            _save_bm25(where, base)  # made here if a reader has not (an older layout's)
+            prune(where.bm25_dir, [base])
+            return _report(where, work, base, started, changed=False)
+        segment_id = new_segment_id()
+        segment = where.segment(segment_id, create=True)
+        merged = None
+        try:
             try:
-                try:
-                    added = _embed_into(
-                        segment,
-                        work.todo,
-                        chunking,
-                        embedder or embedder_named(model),
-                        show,
-                        on_progress,
-                    )
-                finally:
-                    segment.close()
-                where.finish(segment_id)
-                manifest = _manifest(base, segment_id, known, work, added, model, chunking)
-                manifest, merged = _merged(where, manifest)
-                manifest["generation"] = int(previous["generation"]) + 1 if previous else 1
-                manifest["previous"] = [s["id"] for s in previous["segments"]] if previous else []
-                _save_bm25(where, manifest)  # before publishing: readers find it ready
-                where.publish(manifest)
-            except BaseException:
-                where.drop(segment_id)
-                if merged:
-                    where.drop(merged)
-                prune(where.bm25_dir, [previous])
-                raise
-            _clear(where, keep=kept(manifest))
-            prune(where.bm25_dir, [manifest, previous])
-            return _report(where, work, manifest, started, changed=True)
+                added = _embed_into(segment, work.todo, chunking, embedder, show, on_progress)
+            finally:
+                segment.close()
+            where.finish(segment_id)
+            manifest = _manifest(base, segment_id, known, work, added, model, chunking)
+            manifest, merged = _merged(where, manifest)
+            manifest["generation"] = int(previous["generation"]) + 1 if previous else 1
+            manifest["previous"] = [s["id"] for s in previous["segments"]] if previous else []
+            _save_bm25(where, manifest)  # before publishing: readers find it ready
+            where.publish(manifest)
+        except BaseException:
+            where.drop(segment_id)
+            if merged:
+                where.drop(merged)
+            prune(where.bm25_dir, [previous])
+            raise
+        _clear(where, keep=kept(manifest))
+        prune(where.bm25_dir, [manifest, previous])
+        return _report(where, work, manifest, started, changed=True)
 
 
 def _save_bm25(where: Place, manifest: dict[str, Any]) -> None:
@@ -252,14 +232,13 @@ def _manifest(
 
 
 @contextmanager
-def _writing(index_dir: Path, chroma_url: str) -> Iterator[None]:
-    """A file system, SQLite or Chroma server error while writing is one line, not a traceback."""
+def _writing(where: Place) -> Iterator[None]:
+    """A file system or SQLite error while writing is one line, not a traceback (a Chroma server
+    that does not answer is one already: index/store.py)."""
     try:
         yield
     except (OSError, sqlite3.Error) as error:
-        raise IndexProblem(f"cannot write the index at {index_dir}: {_why(error)}") from error
-    except SERVER_ERRORS as error:
-        raise IndexProblem(unreachable(chroma_url, error)) from error
+        raise IndexProblem(f"cannot write the index at {where.name}: {_why(error)}") from error
 
 
 def _why(error: OSError | sqlite3.Error) -> str:

@@ -27,6 +27,7 @@ from index.embed import (
     resolve_model_path,
     write_atomically,
 )
+from index.errors import SettingsError
 
 SUFFIX = ":static"  # the manifest's name of an index whose chunks this model embedded
 # Part of the cache file's name: bump it whenever the distillation recipe changes.
@@ -112,7 +113,7 @@ def chunk_embedder(
         return static_embedder(model, cache_dir)
     if chunk_vectors == "minilm":
         return default_embedder(model, cache_dir=cache_dir)
-    raise ValueError(f"ASSISTANT_CHUNK_VECTORS must be minilm or static, not {chunk_vectors!r}")
+    raise SettingsError(f"ASSISTANT_CHUNK_VECTORS must be minilm or static, not {chunk_vectors!r}")
 
 
 def embedder_named(name: str, cache_dir: Path | None = None) -> SentenceEmbedder | StaticEmbedder:

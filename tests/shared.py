@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "articles"  # the article the product ships with
@@ -12,6 +14,26 @@ DATA = REPO.parent / "shared" / "data"  # real 2024 news: read at run time, neve
 DEV = DATA / "dev"
 SCALE = DATA / "scale"
 DEV_CORPUS = DEV / "corpus.jsonl"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Renamed:
+    """An embedder under another name: an index built with it records that model."""
+
+    def __init__(self, embedder: Any, name: str):
+        self.embedder, self.name = embedder, name
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return list(self.embedder.embed_documents(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(self.embedder.embed_query(text))
 
 
 def shared_data(path: Path) -> Path:

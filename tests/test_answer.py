@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from assistant import Answer, Question, QuestionError, answer
-from assistant.answer import NOT_COVERED, get_assistant
+from assistant.api import get_assistant
 from assistant.chain import Assistant
 from assistant.config import Settings
 from assistant.question import Filters
+from assistant.result import NOT_COVERED
 from assistant.search import window
 from index.build import rebuild
 from index.embed import SentenceEmbedder

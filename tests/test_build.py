@@ -25,7 +25,7 @@ from index.lexical import Lexical, build_lexical, open_lexical, rows
 from index.load import Article, load_file
 from index.sentences import Sentence, split_sentences
 from index.store import Index, IndexMismatch, IndexProblem, open_index, place
-from tests.shared import SAMPLE_ARTICLE
+from tests.shared import SAMPLE_ARTICLE, Renamed
 
 ARTICLES = {
     "harbour.txt": (
@@ -648,7 +648,7 @@ def test_other_settings_are_refused_until_a_full_rebuild(tmp_path: Path, embedde
     with pytest.raises(
         IndexMismatch, match="other-model.*rebuild it with `assistant index --full`"
     ):
-        build(src, index_dir, embedder, model="other-model")
+        build(src, index_dir, Renamed(embedder, "other-model"))
     assert manifest_stamp(index_dir) == stamp  # nothing published ...
     assert segment_folders(index_dir) == folders  # ... and no segment written
 

@@ -45,10 +45,25 @@ LONG = (
 )
 
 
+class TorchReference:
+    """The model as sentence-transformers runs it on PyTorch: what the ONNX export must match."""
+
+    def __init__(self, path: Path):
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(path), device="cpu")
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.model.encode(texts, normalize_embeddings=True).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
 @dataclass
 class Models:
     onnx: SentenceEmbedder
-    torch: SentenceEmbedder
+    torch: TorchReference
     cache: Path
 
 
@@ -71,8 +86,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Models]:
     cache = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(socket.socket, "connect", local_only)
-        onnx = SentenceEmbedder(backend="onnx", cache_dir=cache)
-        torch = SentenceEmbedder(backend="torch")
+        onnx = SentenceEmbedder(cache_dir=cache)
+        torch = TorchReference(onnx.path)
     yield Models(onnx, torch, cache)
 
 
@@ -118,11 +133,6 @@ def test_invalid_model_path_raises(tmp_path: Path) -> None:
     (tmp_path / "bare" / "config.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="no model.safetensors"):
         SentenceEmbedder(tmp_path / "bare", cache_dir=tmp_path)
-
-
-def test_unknown_backend_raises() -> None:
-    with pytest.raises(ValueError, match="unknown embedding backend"):
-        SentenceEmbedder(backend="tensorflow")  # type: ignore[arg-type]
 
 
 def test_export_cache_is_reused(models: Models, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,11 +8,11 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 import prompts
-from assistant.answer import Answer, Revision
 from assistant.chain import Assistant
 from assistant.config import Settings
 from assistant.llm import LLMUnavailable, load_chat_model
 from assistant.question import Question
+from assistant.result import Answer, Revision
 from assistant.retrieve import Retrieval
 
 QUESTION = Question.ask("What happened in Avdiivka?")

@@ -26,6 +26,7 @@ from langchain_core.messages import AIMessageChunk
 
 from assistant.config import Settings
 from assistant.llm import LLMCallFailed, LLMTimeout, LLMUnavailable, describe, load_chat_model
+from tests.shared import free_port
 
 ASK = [("system", "Answer in one short sentence."), ("human", "What is the capital of France?")]
 LONG_STORY = [("human", "Write a long story about a lighthouse keeper, with many chapters.")]
@@ -235,12 +236,6 @@ def test_calls_from_two_threads_take_turns(smollm2: Path) -> None:
 
 
 # --- an OpenAI-compatible server: llama.cpp's own, on a free loopback port
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

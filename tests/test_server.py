@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,11 +20,12 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from assistant.answer import Answer, answer, get_assistant
+from assistant.api import answer, get_assistant
 from assistant.config import Settings
+from assistant.result import Answer
 from index.build import rebuild
 from index.store import IndexProblem, Server, current
-from tests.shared import REPO, SAMPLE
+from tests.shared import REPO, SAMPLE, free_port
 
 AVDIIVKA = "What happened in Avdiivka?"
 HARBOUR = (
@@ -34,12 +34,6 @@ HARBOUR = (
     "Engineers said the work cost about 3.5 million dollars.\n"
 )
 STARTUP = 60  # seconds a server process may take to answer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def chroma_command() -> str:
@@ -114,7 +108,9 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 def test_answers_from_the_server_equal_the_local_ones(
     server: ChromaServer, sample_index: Path, embedder: Any
 ) -> None:
-    report = rebuild([SAMPLE], "unused", chroma_url=server.url, embedder=embedder, progress=False)
+    report = rebuild(
+        [SAMPLE], settings(chroma_url=server.url).place(), embedder=embedder, progress=False
+    )
     assert report.added == 1 and report.index_dir == server.url
     remote = answer(AVDIIVKA, chroma_url=server.url, as_of="2024-02-17")
     local = answer(AVDIIVKA, index_dir=sample_index, as_of="2024-02-17")
@@ -194,7 +190,7 @@ def test_two_app_processes_share_the_server_and_follow_a_new_build(
 def test_a_server_that_stops_mid_question_is_one_clear_error_and_answers_when_back(
     server: ChromaServer, embedder: Any
 ) -> None:
-    rebuild([SAMPLE], "unused", chroma_url=server.url, embedder=embedder, progress=False)
+    rebuild([SAMPLE], settings(chroma_url=server.url).place(), embedder=embedder, progress=False)
     assistant = get_assistant(settings(chroma_url=server.url))
     before = answer(AVDIIVKA, chroma_url=server.url)
 
@@ -295,7 +291,7 @@ def test_an_upload_in_the_chat_goes_into_the_servers_index(
     from assistant.ui.handlers import ChatApp
     from assistant.ui.worker import InThread
 
-    rebuild([SAMPLE], "unused", chroma_url=server.url, embedder=embedder, progress=False)
+    rebuild([SAMPLE], settings(chroma_url=server.url).place(), embedder=embedder, progress=False)
     assistant = Assistant(Server(server.url), embedder)
     app = ChatApp(settings(chroma_url=server.url), assistant, InThread())
     article = tmp_path / "harbour.txt"

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.answer import answer
+from assistant.api import answer
 from assistant.chain import Assistant
 from assistant.cli import main
 from assistant.question import Question
@@ -34,7 +34,7 @@ def model() -> StaticEmbedder:
 def static_index(tmp_path_factory: pytest.TempPathFactory, model: StaticEmbedder) -> Path:
     """An index of the sample article whose chunk vectors come from the static model."""
     index_dir = tmp_path_factory.mktemp("static") / "index"
-    rebuild([SAMPLE], index_dir, model=model.name, embedder=model, progress=False)
+    rebuild([SAMPLE], index_dir, embedder=model, progress=False)
     return index_dir
 
 
@@ -136,7 +136,7 @@ def test_an_upload_into_a_static_index_is_embedded_with_its_model(
     from assistant.ui.worker import InThread
 
     index_dir = tmp_path / "index"
-    rebuild([SAMPLE], index_dir, model=model.name, embedder=model, progress=False)
+    rebuild([SAMPLE], index_dir, embedder=model, progress=False)
     settings = Settings(index_dir=index_dir, chunk_vectors="static", cache_dir=CACHE)
     assistant = Assistant(index_dir, model, sentence_embedder=embedder)  # type: ignore[arg-type]
     app = ChatApp(settings, assistant, InThread())

@@ -24,11 +24,11 @@ import pytest
 from gradio_client import Client, handle_file
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assistant.answer import NOT_COVERED, Answer, Revision
 from assistant.chain import Assistant
 from assistant.citations import Citation
 from assistant.config import Settings
 from assistant.question import HISTORY_TURNS, TURN_CHARS, Question
+from assistant.result import NOT_COVERED, Answer, Revision
 from assistant.ui import build_app, launch, parse_auth, render
 from assistant.ui import reader as reader_html
 from assistant.ui.handlers import ChatApp, example_questions
@@ -37,6 +37,7 @@ from assistant.ui.session import Exchange
 from assistant.ui.uploads import index_upload, stage
 from assistant.ui.worker import Worker
 from index.build import rebuild
+from tests.shared import Renamed, free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")  # pandas
 REPO = Path(__file__).resolve().parent.parent
@@ -47,12 +48,6 @@ EVIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 UNSUPPORTED = "Everyone there loves to bake bread on the weekends."
 TROOPS_CLAIM = "Russia has placed about 50,000 troops on the Avdiivka front."
 NO_PROGRESS = partial(lambda *a, **k: None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cite(n: int, title: str = "A title", **fields: object) -> Citation:
@@ -438,7 +433,7 @@ def test_when_the_build_fails_the_upload_folder_is_left_as_it_was(
     (tmp_path / "new" / "other.md").write_text(GOOD.replace("tram", "bus"))
     files = [str(p) for p in (tmp_path / "new").iterdir()]
     # A real build that refuses the index (another embedding model) fails before writing.
-    build = partial(rebuild, model="another-model", embedder=embedder, progress=False)
+    build = partial(rebuild, embedder=Renamed(embedder, "another-model"), progress=False)
     outcome = index_upload(stage(files, uploads), uploads, index_dir, build)
     assert outcome.report is None and "rebuild it with `assistant index --full`" in outcome.error
     assert sorted(p.name for p in uploads.iterdir()) == ["tram.txt"]

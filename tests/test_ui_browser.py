@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from assistant.chain import Assistant
 from assistant.config import Settings
 from assistant.ui import build_app, launch
 from index.build import rebuild
+from tests.shared import free_port
 from tests.test_ui import UNSUPPORTED, Citing
 
 pytestmark = [
@@ -67,12 +67,6 @@ published: 2024-03-04
 The Quillbrook city council approved a new tram line on Monday after a six-hour debate.
 The line will connect the harbour district to the university by 2027.
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

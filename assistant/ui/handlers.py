@@ -18,17 +18,17 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answer import get_assistant
+from assistant.api import get_assistant
 from assistant.chain import Assistant, Library
 from assistant.config import Settings
-from assistant.llm import LLMUnavailable, describe
+from assistant.llm import describe
 from assistant.question import Question, QuestionError
 from assistant.ui import reader, render
 from assistant.ui.session import Conversation, Exchange, history
 from assistant.ui.uploads import UploadReport, stage
 from assistant.ui.worker import InThread, Worker, shared, upload_job
+from index.errors import IndexProblem, NewsAssistantError
 from index.load import Article
-from index.store import IndexProblem
 
 log = logging.getLogger(__name__)
 REDRAW = 0.05  # seconds: a model's draft is redrawn at most this often (a marker: at once)
@@ -66,7 +66,7 @@ class ChatApp:
     ):
         self.settings = settings
         self.assistant = assistant or get_assistant(settings)
-        self.uploads = settings.index_dir.parent / "uploads"
+        self.uploads = settings.uploads_dir
         self.worker = worker or shared()
 
     def status(self) -> str:
@@ -115,7 +115,7 @@ class ChatApp:
             for version in self._versions(question):
                 yield self._show(before + [version])
             return
-        except (IndexProblem, LLMUnavailable) as error:
+        except NewsAssistantError as error:
             notice = str(error)
         except Exception:
             log.exception("answering %r failed", question.text)
@@ -165,7 +165,7 @@ class ChatApp:
         try:
             asked = Question.ask(question, history, since=since, until=until, sources=sources)
             return self.assistant.chain.invoke(asked).to_dict()
-        except (QuestionError, IndexProblem, LLMUnavailable) as error:
+        except NewsAssistantError as error:
             raise gr.Error(str(error)) from error
 
     def add_articles(
@@ -181,18 +181,9 @@ class ChatApp:
 
         progress(0, desc="reading the files")
         staging = stage(files, self.uploads)
-        settings = self.settings
         try:
             outcome = self.worker.run(
-                upload_job,
-                staging,
-                self.uploads,
-                settings.index_dir,
-                settings.embed_model,
-                settings.chunk_vectors,
-                settings.cache_dir,
-                settings.chroma_url,
-                on_progress=report_progress,
+                upload_job, staging, self.settings, on_progress=report_progress
             )
         except RuntimeError as error:
             outcome = UploadReport(error=str(error))

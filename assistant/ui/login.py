@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from index.errors import SettingsError
+
 FREE_FAILURES = 3  # typing mistakes cost nothing
 FIRST_DELAY = 0.5  # seconds before the attempt after the first failure past the free ones
 MAX_DELAY = 30.0
@@ -28,7 +30,7 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
-        raise ValueError("ASSISTANT_AUTH must look like user:password")
+        raise SettingsError("ASSISTANT_AUTH must look like user:password")
     return user, password
 
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from assistant.answer import Answer, Revision
 from assistant.citations import MARKER, Citation
+from assistant.result import Answer, Revision
 from assistant.ui.session import Exchange
 
 SHOWN_QUESTION_CHARS = 600

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.answer import Answer
 from assistant.citations import Citation
 from assistant.question import Turn
+from assistant.result import Answer
 
 
 @dataclass(frozen=True)

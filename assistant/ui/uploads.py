@@ -22,6 +22,7 @@ from pathlib import Path
 from index.article import Article, Notice, Skipped
 from index.load import load_file
 from index.report import BuildReport
+from index.store import Place
 
 STAGING = ".incoming"  # hidden: `index.load` skips hidden folders
 ASIDE = ".replaced"
@@ -92,13 +93,13 @@ def stage(files: Iterable[str], uploads: Path) -> Path:
 def index_upload(
     staging: Path,
     uploads: Path,
-    index_dir: Path,
+    where: Place | Path,
     build: Callable[..., BuildReport],
     on_progress: Progress | None = None,
 ) -> UploadReport:
     """Move the staged files that hold articles into `uploads` and index that folder.
 
-    `build(sources, index_dir, on_progress=...)` is `index.build.rebuild` with the model bound.
+    `build(sources, where, on_progress=...)` is `index.build.rebuild` with the model bound.
     """
     job = _Job(uploads, uploads / ASIDE / staging.name)
     try:
@@ -108,14 +109,14 @@ def index_upload(
             return job.result(None)
         _swap_in(job, staging)
         try:
-            report = build([uploads], index_dir, on_progress=on_progress)
+            report = build([uploads], where, on_progress=on_progress)
         except Exception as error:  # the index is left as it was: so are the files
             _roll_back(job, list(job.good))
             return job.result(None, error=str(error) or type(error).__name__)
         job.note(report)
         failed = [name for name in job.good if _nothing_taken(job, report, name)]
         if _roll_back(job, failed):  # their earlier articles may be gone: index them again
-            report = build([uploads], index_dir, on_progress=on_progress)
+            report = build([uploads], where, on_progress=on_progress)
         return job.result(report)
     finally:
         for folder in (staging, job.aside):

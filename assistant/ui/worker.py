@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from assistant.config import Settings
 from assistant.ui.uploads import Progress, UploadReport, index_upload
 
 POLL = 0.1  # seconds between looks at the progress queue
@@ -48,28 +49,18 @@ def _relay(stage: str, done: int, total: int) -> None:
 
 
 def upload_job(
-    staging: Path,
-    uploads: Path,
-    index_dir: Path,
-    model: str,
-    chunk_vectors: str,
-    cache_dir: Path | None,
-    chroma_url: str = "",
-    on_progress: Progress | None = None,
+    staging: Path, settings: Settings, on_progress: Progress | None = None
 ) -> UploadReport:
-    """Index an upload with this process's copy of the embedding model.
-
-    In the worker process, progress goes back over the worker's queue.
-    """
+    """Index an upload into `settings.uploads_dir` and the index of `settings.place()`, with this
+    process's copy of the embedding model. In the worker process, progress goes back over the
+    worker's queue."""
     from index.build import rebuild
     from index.static import chunk_embedder
 
-    embedder = chunk_embedder(model, chunk_vectors, cache_dir)
-    build = partial(
-        rebuild, model=embedder.name, embedder=embedder, progress=False, chroma_url=chroma_url
-    )
+    embedder = chunk_embedder(settings.embed_model, settings.chunk_vectors, settings.cache_dir)
+    build = partial(rebuild, embedder=embedder, progress=False)
     relay = on_progress or (_relay if _progress is not None else None)
-    return index_upload(staging, uploads, index_dir, build, relay)
+    return index_upload(staging, settings.uploads_dir, settings.place(), build, relay)
 
 
 class Worker:

@@ -2,70 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.citations import Citation
 from assistant.config import Settings
-from assistant.question import Question, QuestionError, Turn
+from assistant.question import Question
+from assistant.result import Answer
 
 if TYPE_CHECKING:
     from assistant.chain import Assistant
-
-NOT_COVERED = "The indexed articles do not cover this question."
-
-
-@dataclass(frozen=True)
-class Revision:
-    """What the check did to one sentence a model wrote."""
-
-    action: str  # "re-cited" or "dropped"
-    sentence: str  # as the model wrote it, markers removed
-    reason: str  # e.g. "not supported by the sources"
-
-    def to_dict(self) -> dict[str, str]:
-        """Plain data for JSON."""
-        return {"action": self.action, "sentence": self.sentence, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An answer whose `[n]` markers point to `citations[n-1]`.
-
-    `draft` marks a version still being written (streamed before the final one); a draft
-    written by a model is unchecked and its markers number the context (`Citation.n`).
-    """
-
-    question: str
-    text: str
-    citations: tuple[Citation, ...] = ()
-    covered: bool = True
-    draft: bool = False
-    revisions: tuple[Revision, ...] = ()  # sentences of a written answer re-cited or dropped
-    note: str = ""  # why a model's answer was not used, when it was not
-
-    def __add__(self, later: Answer) -> Answer:
-        """A later version of an answer replaces an earlier one (how LangChain folds a stream)."""
-        return later
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON."""
-        return {
-            "question": self.question,
-            "text": self.text,
-            "covered": self.covered,
-            "citations": [c.to_dict() for c in self.citations],
-            "revisions": [r.to_dict() for r in self.revisions],
-            "note": self.note,
-        }
-
-    def to_json(self, **kwargs: Any) -> str:
-        """The answer as JSON."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
-
 
 _assistants: dict[Settings, Assistant] = {}
 _assistants_lock = threading.Lock()
@@ -77,13 +24,12 @@ def get_assistant(settings: Settings) -> Assistant:
     from assistant.llm import load_chat_model
     from index.embed import default_embedder
     from index.static import chunk_embedder
-    from index.store import place
 
     key = replace(settings, index_dir=settings.index_dir.resolve(), auth="")
     with _assistants_lock:
         if key not in _assistants:
             _assistants[key] = Assistant(
-                place(key.index_dir, key.chroma_url, key.cache_dir),
+                key.place(),
                 chunk_embedder(key.embed_model, key.chunk_vectors, key.cache_dir),
                 load_chat_model(key),
                 default_embedder(key.embed_model, quantize=True, cache_dir=key.cache_dir),
@@ -123,16 +69,3 @@ def answer(
         chroma_url=settings.chroma_url if chroma_url is None else chroma_url,
     )
     return get_assistant(settings).chain.invoke(asked)
-
-
-__all__ = [
-    "NOT_COVERED",
-    "Answer",
-    "Citation",
-    "Question",
-    "QuestionError",
-    "Revision",
-    "Turn",
-    "answer",
-    "get_assistant",
-]
