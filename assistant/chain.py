@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -23,6 +22,7 @@ from assistant.write import write
 from index.embed import default_embedder
 from index.errors import IndexMismatch
 from index.load import Article
+from index.manifest import Manifest
 from index.sentences import Sentence
 from index.store import Folder, Place, current, open_index
 
@@ -33,7 +33,7 @@ SAMPLE_ARTICLES = 40  # articles read for the example questions
 class Library:
     """What the index holds, for the status line, the filters and example questions."""
 
-    manifest: dict[str, Any]
+    manifest: Manifest
     sources: tuple[str, ...]
     sample: tuple[Article, ...]  # some articles, newest first
 
@@ -122,7 +122,7 @@ class Assistant:
         if opening is not None:
             opening.join()
 
-    def _switch(self, manifest: dict[str, Any]) -> None:
+    def _switch(self, manifest: Manifest) -> None:
         """Open the index of `manifest` and make it the one new queries use. If it cannot be
         opened (a segment dropped by yet another build, a server gone), the old one goes on
         answering and the next query tries again."""
@@ -144,8 +144,8 @@ class Assistant:
         del self._users[searcher]
         searcher.close()
 
-    def _open(self, manifest: dict[str, Any]) -> Searcher:
-        built_with = manifest.get("embedding_model")
+    def _open(self, manifest: Manifest) -> Searcher:
+        built_with = manifest.embedding_model
         using = getattr(self.embedder, "name", built_with)
         if built_with != using:
             raise IndexMismatch(

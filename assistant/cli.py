@@ -114,10 +114,10 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
     where = settings.place()
     m = current(where)
-    segments = len(m["segments"])
+    segments = len(m.parts)
     print(
-        f"index {where.name}: {m['articles']} articles, {m['sentences']} sentences, "
-        f"{m['chunks']} chunks, built {m['built_at']} with {m['embedding_model']} "
+        f"index {where.name}: {m.articles} articles, {m.sentences} sentences, "
+        f"{m.chunks} chunks, built {m.built_at} with {m.embedding_model} "
         f"({segments} segment{'s' if segments != 1 else ''})"
     )
     return 0

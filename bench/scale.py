@@ -180,6 +180,7 @@ def split_index(index_dir: Path, target: Path, parts: int) -> None:
     """A copy of a one-segment index as `parts` segments of about as many articles each (records
     copied with their vectors: nothing embedded again), its BM25 saved as a build saves it."""
     from index.build import _save_bm25
+    from index.manifest import Part
     from index.store import Folder, Index, current, new_segment_id
 
     source = Folder(index_dir)
@@ -222,7 +223,7 @@ def split_index(index_dir: Path, target: Path, parts: int) -> None:
             place.finish(ids[-1])
     finally:
         index.close()
-    split = manifest | {"segments": [{"id": i, "removes": []} for i in ids], "previous": []}
+    split = replace(manifest, parts=tuple(Part(i) for i in ids), previous=())
     _save_bm25(place, split)
     place.publish(split)
 

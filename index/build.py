@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,14 @@ from tqdm import tqdm
 
 from index.chunk import ChunkSettings, chunk_article, embedding_text
 from index.embed import DEFAULT_MODEL, default_embedder
-from index.errors import IndexMismatch, IndexProblem
+from index.errors import IndexDamaged, IndexMismatch, IndexProblem
 from index.lexical import open_lexical, prune
 from index.load import Article, load
+from index.manifest import Manifest, Part
 from index.plan import Plan, plan, under
 from index.report import BuildReport
 from index.sentences import split_sentences
-from index.store import FORMAT, Entry, Folder, Index, Place, Segment, kept, new_segment_id
+from index.store import Entry, Folder, Index, Place, Segment, new_segment_id
 
 DEFAULT_CHUNKING = ChunkSettings()
 MAX_SEGMENTS = 8  # more, and an update merges all but the first segment into one
@@ -31,23 +33,13 @@ EMBED_BATCH = 256  # chunks per embedding call: large enough to batch well, smal
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
-def settings_record(model: str, chunking: ChunkSettings) -> dict[str, object]:
-    """The settings an index is bound to."""
-    return {
-        "format": FORMAT,
-        "embedding_model": model,
-        "chunking": {"max_chars": chunking.max_chars, "overlap": chunking.overlap},
-    }
-
-
-def check_settings(manifest: dict[str, object], model: str, chunking: ChunkSettings) -> None:
+def check_settings(manifest: Manifest, model: str, chunking: ChunkSettings) -> None:
     """Refuse to mix vectors or chunks made with different settings."""
-    want = settings_record(model, chunking)
-    have = {key: manifest.get(key) for key in want}
-    if have != want:
+    have = (manifest.embedding_model, manifest.chunking)
+    if have != (model, chunking):
         raise IndexMismatch(
-            f"the index was built with {have}, not {want}: rebuild it with "
-            "`assistant index --full` (or pass the settings it was built with)"
+            f"the index was built with {have[0]!r} and {have[1]}, not {model!r} and {chunking}: "
+            "rebuild it with `assistant index --full` (or pass the settings it was built with)"
         )
 
 
@@ -77,10 +69,15 @@ def rebuild(
     embedder = embedder or default_embedder()
     model = str(getattr(embedder, "name", DEFAULT_MODEL))
     with _writing(where), where.building():
-        previous = where.manifest()
-        if previous is not None and previous.get("format") != FORMAT:
-            previous, full = None, True  # an index of an earlier layout: built anew
-        _clear(where, keep=kept(previous))
+        try:
+            previous = where.manifest()
+        except IndexMismatch:  # an index of an earlier format: built anew
+            previous, full = None, True
+        except IndexDamaged:
+            if not full:
+                raise
+            previous = None  # --full rebuilds what a damaged manifest listed
+        _clear(where, keep=previous.kept() if previous else set())
         base = None if full or previous is None else previous
         known = _catalogue(where, base, model, chunking)
         # The index may live inside a source folder (data/index beside data/articles).
@@ -102,8 +99,11 @@ def rebuild(
             where.finish(segment_id)
             manifest = _manifest(base, segment_id, known, work, added, model, chunking)
             manifest, merged = _merged(where, manifest)
-            manifest["generation"] = int(previous["generation"]) + 1 if previous else 1
-            manifest["previous"] = [s["id"] for s in previous["segments"]] if previous else []
+            manifest = replace(
+                manifest,
+                generation=previous.generation + 1 if previous else 1,
+                previous=tuple(previous.segment_ids) if previous else (),
+            )
             _save_bm25(where, manifest)  # before publishing: readers find it ready
             where.publish(manifest)
         except BaseException:
@@ -112,12 +112,12 @@ def rebuild(
                 where.drop(merged)
             prune(where.bm25_dir, [previous])
             raise
-        _clear(where, keep=kept(manifest))
+        _clear(where, keep=manifest.kept())
         prune(where.bm25_dir, [manifest, previous])
         return _report(where, work, manifest, started, changed=True)
 
 
-def _save_bm25(where: Place, manifest: dict[str, Any]) -> None:
+def _save_bm25(where: Place, manifest: Manifest) -> None:
     """Make and save the BM25 of `manifest` (index/lexical.py), reading only its new segments."""
     index = Index(where, manifest)
     try:
@@ -126,13 +126,13 @@ def _save_bm25(where: Place, manifest: dict[str, Any]) -> None:
         index.close()
 
 
-def _merged(where: Place, manifest: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+def _merged(where: Place, manifest: Manifest) -> tuple[Manifest, str | None]:
     """Past MAX_SEGMENTS segments, all but the first (the archive, by far the largest) are merged
     into one: their live records are copied, vectors and all, nothing embedded again. Questions
     search every segment, so daily updates must not pile up; the copy costs about what the
     merged days added."""
-    segments = manifest["segments"]
-    if len(segments) <= MAX_SEGMENTS:
+    parts = manifest.parts
+    if len(parts) <= MAX_SEGMENTS:
         return manifest, None
     merged_id = new_segment_id()
     target = where.segment(merged_id, create=True)
@@ -147,8 +147,8 @@ def _merged(where: Place, manifest: dict[str, Any]) -> tuple[dict[str, Any], str
     finally:
         target.close()
     where.finish(merged_id)
-    removes = sorted(set().union(*(s["removes"] for s in segments[1:])))
-    return manifest | {"segments": [segments[0], {"id": merged_id, "removes": removes}]}, merged_id
+    removes = frozenset().union(*(p.removes for p in parts[1:]))
+    return replace(manifest, parts=(parts[0], Part(merged_id, removes))), merged_id
 
 
 def _copy(
@@ -184,7 +184,7 @@ def _copy(
 
 
 def _catalogue(
-    where: Place, base: dict[str, Any] | None, model: str, chunking: ChunkSettings
+    where: Place, base: Manifest | None, model: str, chunking: ChunkSettings
 ) -> dict[str, Entry]:
     """What the index at `base` holds, after checking it was built with these settings."""
     if base is None:
@@ -205,14 +205,14 @@ def _clear(where: Place, keep: set[str]) -> None:
 
 
 def _manifest(
-    base: dict[str, Any] | None,
+    base: Manifest | None,
     segment_id: str,
     known: dict[str, Entry],
     work: Plan,
     added: tuple[int, int, int],
     model: str,
     chunking: ChunkSettings,
-) -> dict[str, Any]:
+) -> Manifest:
     """The manifest of `base` with the new segment, which removes the changed and gone articles."""
     gone = [known[i] for i in work.removed | work.updated]
     counts = (
@@ -220,15 +220,16 @@ def _manifest(
         sum(e.sentences for e in known.values()) - sum(e.sentences for e in gone) + added[1],
         sum(e.chunks for e in known.values()) - sum(e.chunks for e in gone) + added[2],
     )
-    segments = list(base["segments"]) if base else []
-    segments.append({"id": segment_id, "removes": sorted(work.removed | work.updated)})
-    return settings_record(model, chunking) | {
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "articles": counts[0],
-        "sentences": counts[1],
-        "chunks": counts[2],
-        "segments": segments,
-    }
+    parts = base.parts if base else ()
+    return Manifest(
+        embedding_model=model,
+        chunking=chunking,
+        parts=(*parts, Part(segment_id, frozenset(work.removed | work.updated))),
+        articles=counts[0],
+        sentences=counts[1],
+        chunks=counts[2],
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
 
 
 @contextmanager
@@ -284,7 +285,7 @@ def _embed_into(
 
 
 def _report(
-    where: Place, work: Plan, manifest: dict[str, Any], started: float, changed: bool
+    where: Place, work: Plan, manifest: Manifest, started: float, changed: bool
 ) -> BuildReport:
     return BuildReport(
         index_dir=where.name,
@@ -295,9 +296,9 @@ def _report(
         skipped=work.skipped.lines(),
         notices=work.notices.lines(),
         articles_by_file=dict(work.by_file),
-        articles=int(manifest["articles"]),
-        sentences=int(manifest["sentences"]),
-        chunks=int(manifest["chunks"]),
+        articles=manifest.articles,
+        sentences=manifest.sentences,
+        chunks=manifest.chunks,
         seconds=time.perf_counter() - started,
         changed=changed,
     )

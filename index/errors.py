@@ -23,3 +23,7 @@ class IndexMissing(IndexProblem):
 
 class IndexMismatch(IndexProblem):
     """The index was built with other embedding or chunk settings."""
+
+
+class IndexDamaged(IndexProblem):
+    """The index's manifest or a segment it lists cannot be read; `--full` rebuilds it."""

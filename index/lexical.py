@@ -15,7 +15,6 @@ Where: `DIR/bm25/` for a folder index; for a Chroma server, the local cache fold
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ import numpy as np
 import Stemmer
 
 if TYPE_CHECKING:
+    from index.manifest import Manifest
     from index.store import Index, Segment
 
 WORD = re.compile(r"(?u)\b\w\w+\b")  # a word, as bm25s tokenises (its default pattern)
@@ -163,15 +163,9 @@ def build_lexical(parts: Iterable[tuple[Rows, frozenset[str]]]) -> Lexical:
     return Lexical(bm25, ids, np.array(published, dtype=np.int64), sources, articles)
 
 
-def manifest_key(manifest: dict[str, Any]) -> str:
-    """What a manifest's BM25 depends on: its segments and the articles each removes."""
-    segments = [[s["id"], sorted(s["removes"])] for s in manifest["segments"]]
-    return hashlib.sha256(json.dumps([LAYOUT, segments]).encode()).hexdigest()[:24]
-
-
 def open_lexical(index: Index) -> Lexical:
     """The BM25 of `index`: loaded from its folder when saved, else made and saved."""
-    folder = index.place.bm25_dir / manifest_key(index.manifest)
+    folder = index.place.bm25_dir / _key(index.manifest)
     if (folder / "rows.json").is_file():
         try:
             return _load(folder)
@@ -186,13 +180,12 @@ def open_lexical(index: Index) -> Lexical:
     return lexical
 
 
-def prune(bm25_dir: Path, manifests: Iterable[dict[str, Any] | None]) -> None:
+def prune(bm25_dir: Path, manifests: Iterable[Manifest | None]) -> None:
     """Remove saved BM25 files that no reader of these manifests needs, and what killed saves
     left (a reader that mapped a removed file keeps reading it: it lives on until closed)."""
     listed = [m for m in manifests if m is not None]
-    segments = {s["id"] for m in listed for s in m["segments"]}
-    segments |= {i for m in listed for i in m.get("previous", ())}
-    keep = {manifest_key(m) for m in listed} | {f"{i}.npz" for i in segments}
+    segments = set().union(*(m.kept() for m in listed))
+    keep = {_key(m) for m in listed} | {f"{i}.npz" for i in segments}
     if not bm25_dir.is_dir():
         return
     for path in bm25_dir.iterdir():
@@ -202,6 +195,11 @@ def prune(bm25_dir: Path, manifests: Iterable[dict[str, Any] | None]) -> None:
     for path in rows_dir.iterdir() if rows_dir.is_dir() else ():
         if path.name not in keep:
             path.unlink(missing_ok=True)
+
+
+def _key(manifest: Manifest) -> str:
+    """What a manifest's BM25 depends on (its segments and what each removes), and LAYOUT."""
+    return f"{manifest.key()}-{LAYOUT}"
 
 
 def _segment_rows(bm25_dir: Path, segment: Segment) -> Rows:

@@ -39,11 +39,11 @@ from chromadb.config import Settings as ChromaSettings
 
 from index.chunk import Chunk
 from index.embed import cache_root
-from index.errors import IndexMismatch, IndexMissing, IndexProblem
+from index.errors import IndexDamaged, IndexMissing, IndexProblem
 from index.load import Article
+from index.manifest import Manifest
 from index.sentences import Sentence
 
-FORMAT = 2
 PAGE = 5000  # records read from Chroma in one call (one `get()` of more fails past ~32,000)
 SERVER_NAME = "news"  # prefix of this index's collections on a Chroma server
 PARTIAL = ".partial"  # a local segment folder still being written
@@ -217,11 +217,12 @@ class Place:
     name: str  # shown in messages and reports
     bm25_dir: Path  # where readers and builds keep its BM25 (index/lexical.py)
 
-    def manifest(self) -> dict[str, Any] | None:
-        """The current manifest, or None when nothing was built."""
+    def manifest(self) -> Manifest | None:
+        """The current manifest, or None when nothing was built (IndexDamaged when it cannot be
+        read, IndexMismatch when it is of another format)."""
         raise NotImplementedError
 
-    def publish(self, manifest: dict[str, Any]) -> None:
+    def publish(self, manifest: Manifest) -> None:
         """Make `manifest` current in one step."""
         raise NotImplementedError
 
@@ -254,14 +255,23 @@ class Folder(Place):
         self.name = str(self.path)
         self.bm25_dir = self.path / "bm25"
 
-    def manifest(self) -> dict[str, Any] | None:
+    def manifest(self) -> Manifest | None:
         file = self.path / "manifest.json"
-        return json.loads(file.read_text()) if file.exists() else None
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as error:
+            raise IndexDamaged(
+                f"cannot read the manifest of the index at {self.name} ({error}): "
+                "rebuild it with `assistant index SOURCE --full`"
+            ) from error
+        return Manifest.from_json(text, self.name)
 
-    def publish(self, manifest: dict[str, Any]) -> None:
+    def publish(self, manifest: Manifest) -> None:
         tmp = self.path / f".manifest-{uuid.uuid4().hex[:6]}"
         try:
-            tmp.write_text(json.dumps(manifest, indent=1))
+            tmp.write_text(manifest.to_json())
             os.replace(tmp, self.path / "manifest.json")
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -375,17 +385,17 @@ class Server(Place):
         self.client: Any = _Guarded(client, url)
         self._state = f"{SERVER_NAME}-manifest"
 
-    def manifest(self) -> dict[str, Any] | None:
+    def manifest(self) -> Manifest | None:
         try:
             state = self.client.get_collection(self._state, embedding_function=None)
         except chromadb.errors.NotFoundError:
             return None
         got = state.get(ids=["manifest"], include=["documents"])
-        return json.loads(got["documents"][0]) if got["ids"] else None
+        return Manifest.from_json(got["documents"][0], self.name) if got["ids"] else None
 
-    def publish(self, manifest: dict[str, Any]) -> None:
+    def publish(self, manifest: Manifest) -> None:
         state = self.client.get_or_create_collection(self._state, embedding_function=None)
-        state.upsert(ids=["manifest"], embeddings=[[0.0]], documents=[json.dumps(manifest)])
+        state.upsert(ids=["manifest"], embeddings=[[0.0]], documents=[manifest.to_json()])
 
     def segment(self, id: str, create: bool = False) -> Segment:
         prefix = f"{SERVER_NAME}-{id}-"
@@ -429,19 +439,17 @@ def _segment_pool() -> ThreadPoolExecutor:
 class Index:
     """The articles and chunks a manifest lists: what readers and the next build see."""
 
-    def __init__(self, where: Place, manifest: dict[str, Any]):
+    def __init__(self, where: Place, manifest: Manifest):
         self.place = where
         self.manifest = manifest
         self.segments: list[Segment] = []
         try:
-            for s in manifest["segments"]:
-                self.segments.append(where.segment(s["id"]))
+            for part in manifest.parts:
+                self.segments.append(where.segment(part.id))
         except BaseException:
             self.close()
             raise
-        # A segment's articles that a later one replaced or removed.
-        removes = [frozenset(s["removes"]) for s in manifest["segments"]]
-        self.dropped = [frozenset().union(*removes[i + 1 :]) for i in range(len(removes))]
+        self.dropped = manifest.dropped()  # a segment's articles that later ones replaced
 
     def _live(self) -> Iterator[tuple[Segment, frozenset[str]]]:
         """Segments newest first, with the article ids later ones replaced."""
@@ -531,23 +539,19 @@ def _entry(meta: dict[str, Any]) -> Entry:
     )
 
 
-def current(where: Place) -> dict[str, Any]:
-    """The current manifest; a clear error when there is none or it is of an older layout."""
+def current(where: Place) -> Manifest:
+    """The current manifest; a clear error when there is none, or it is damaged or of an older
+    layout."""
     manifest = where.manifest()
     if manifest is None:
         raise IndexMissing(
             f"no index at {where.name}: build one with `assistant index SOURCE` "
             "(or `make run` for the sample articles)"
         )
-    if manifest.get("format") != FORMAT:
-        raise IndexMismatch(
-            f"the index at {where.name} has an older layout: rebuild it with "
-            "`assistant index SOURCE --full`"
-        )
     return manifest
 
 
-def open_index(where: Place | Path, manifest: dict[str, Any] | None = None) -> Index:
+def open_index(where: Place | Path, manifest: Manifest | None = None) -> Index:
     """The index of `manifest` (default: the current one) for reading; the manifest read again
     if a build dropped one of its segments since."""
     where = where if isinstance(where, Place) else Folder(where)
@@ -555,11 +559,3 @@ def open_index(where: Place | Path, manifest: dict[str, Any] | None = None) -> I
         return Index(where, manifest or current(where))
     except FileNotFoundError:  # a build dropped a segment since the manifest was read
         return Index(where, current(where))
-
-
-def kept(manifest: dict[str, Any] | None) -> set[str]:
-    """The segments a build must keep: the manifest's and its previous one's (readers may hold
-    them)."""
-    if manifest is None:
-        return set()
-    return {s["id"] for s in manifest["segments"]} | set(manifest.get("previous", ()))

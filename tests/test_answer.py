@@ -17,7 +17,8 @@ from assistant.result import NOT_COVERED
 from assistant.search import window
 from index.build import rebuild
 from index.embed import SentenceEmbedder
-from index.store import IndexMismatch, IndexMissing, open_index
+from index.errors import IndexMismatch, IndexMissing
+from index.store import open_index
 
 AVDIIVKA = "What happened in Avdiivka?"
 

@@ -21,10 +21,12 @@ from index import build as build_module
 from index import store as store_module
 from index.build import DEFAULT_CHUNKING, BuildReport, rebuild
 from index.chunk import ChunkSettings, chunk_article
+from index.errors import IndexMismatch, IndexProblem
 from index.lexical import Lexical, build_lexical, open_lexical, rows
 from index.load import Article, load_file
+from index.manifest import Manifest
 from index.sentences import Sentence, split_sentences
-from index.store import Index, IndexMismatch, IndexProblem, open_index, place
+from index.store import Index, open_index, place
 from tests.shared import SAMPLE_ARTICLE, Renamed
 
 ARTICLES = {
@@ -154,12 +156,12 @@ def assert_consistent(index_dir: Path, settled: bool = True) -> None:
     manifest's segments are all on disk, and BM25 sees exactly the live chunks."""
     with opened(index_dir) as index:
         manifest = index.manifest
-        assert manifest["format"] == 2
+        assert Manifest.from_json(manifest.to_json(), "here") == manifest  # the JSON round trip
         catalogue = index.catalogue()
-        assert len(catalogue) == manifest["articles"]
-        assert sum(e.sentences for e in catalogue.values()) == manifest["sentences"]
+        assert len(catalogue) == manifest.articles
+        assert sum(e.sentences for e in catalogue.values()) == manifest.sentences
         chunks = live_chunks(index)
-        assert len(chunks) == manifest["chunks"] == sum(e.chunks for e in catalogue.values())
+        assert len(chunks) == manifest.chunks == sum(e.chunks for e in catalogue.values())
         ids = [cid for cid, _, _ in chunks]
         assert len(set(ids)) == len(ids)  # no chunk twice: a replaced one is hidden
         assert {meta["article_id"] for _, _, meta in chunks} == {
@@ -181,14 +183,15 @@ def assert_consistent(index_dir: Path, settled: bool = True) -> None:
 def test_sample_index_records_its_settings_and_counts(sample_index: Path) -> None:
     with opened(sample_index) as index:
         manifest = index.manifest
-        assert manifest["format"] == 2
-        assert manifest["embedding_model"] == "all-MiniLM-L6-v2"
-        assert manifest["chunking"] == {"max_chars": 700, "overlap": 1}
-        assert (manifest["articles"], manifest["sentences"]) == (1, 36)
-        assert manifest["generation"] == 1 and manifest["previous"] == []
-        assert [s["removes"] for s in manifest["segments"]] == [[]]  # a full build: one segment
+        assert manifest.embedding_model == "all-MiniLM-L6-v2"
+        assert manifest.chunking == ChunkSettings(max_chars=700, overlap=1)
+        assert (manifest.articles, manifest.sentences) == (1, 36)
+        assert manifest.generation == 1 and manifest.previous == ()
+        assert [p.removes for p in manifest.parts] == [frozenset()]  # a full build: one segment
         (segment,) = index.segments
-        assert manifest["chunks"] == segment.chunks.count() > 1
+        assert manifest.chunks == segment.chunks.count() > 1
+        saved = json.loads((sample_index / "manifest.json").read_text())
+        assert saved["format"] == 2 and saved["chunking"] == {"max_chars": 700, "overlap": 1}
         assert segment.articles.count() == 1
     assert_consistent(sample_index)
 
@@ -383,8 +386,8 @@ def test_an_update_costs_what_it_adds(tmp_path: Path, embedder: Any) -> None:
         assert newest.chunks.count() == len(expected)  # not the 3 older articles' chunks again
         assert sorted(newest.chunks.get(include=[])["ids"]) == sorted(c.id for c in expected)
         assert newest.articles.get(include=[])["ids"] == [added.id]
-        assert index.manifest["segments"][-1]["removes"] == []
-        assert index.segments[0].chunks.count() + len(expected) == index.manifest["chunks"]
+        assert index.manifest.parts[-1].removes == frozenset()
+        assert index.segments[0].chunks.count() + len(expected) == index.manifest.chunks
     assert_consistent(index_dir)
 
 
@@ -448,8 +451,8 @@ def test_an_update_that_only_removes_writes_an_empty_segment(tmp_path: Path, emb
     with opened(index_dir) as index:
         newest = index.segments[-1]
         assert newest.chunks.count() == newest.articles.count() == 0
-        assert index.manifest["segments"][-1]["removes"] == [library]
-        assert index.manifest["generation"] == 2
+        assert index.manifest.parts[-1].removes == {library}
+        assert index.manifest.generation == 2
         assert index.article(library) is None
         hits = index.nearest(embedder.embed_query("library opening hours"), 10, None)
         assert hits and not [h for h in hits if h.startswith(f"{library}:")]
@@ -567,7 +570,7 @@ def test_a_segment_a_reader_holds_is_pruned_only_once_it_lets_go(
         assert fetched(held, harbour)[0].title == "Harbour bridge reopens"
         vector = embedder.embed_query("harbour bridge repairs")
         assert held.chunks_by_id(held.nearest(vector, 2, None))
-        assert len(lexical(held).ids) == held.manifest["chunks"]
+        assert len(lexical(held).ids) == held.manifest.chunks
         build(src, index_dir, embedder)  # an unchanged build at the same time: it stays too
         assert folder.is_dir()
     assert folder.is_dir()  # released: the next build removes it
@@ -655,7 +658,7 @@ def test_other_settings_are_refused_until_a_full_rebuild(tmp_path: Path, embedde
     report = build(src, index_dir, embedder, chunking=ChunkSettings(max_chars=300), full=True)
     assert report.added == 4
     with opened(index_dir) as index:
-        assert index.manifest["chunking"] == {"max_chars": 300, "overlap": 1}
+        assert index.manifest.chunking == ChunkSettings(max_chars=300, overlap=1)
         assert len(index.segments) == 1
         assert all(len(doc) <= 300 for _, doc, _ in live_chunks(index))
     assert_consistent(index_dir)

@@ -107,7 +107,7 @@ def test_stored_chunks_carry_their_sentence_ids_and_offsets(sample_index: Path) 
     try:
         (segment,) = index.segments
         got = segment.chunks.get(include=["documents", "metadatas"])
-        assert len(got["ids"]) == index.manifest["chunks"] > 1
+        assert len(got["ids"]) == index.manifest.chunks > 1
         for chunk_id, document, meta in zip(
             got["ids"], got["documents"], got["metadatas"], strict=True
         ):

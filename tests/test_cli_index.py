@@ -243,6 +243,33 @@ def test_other_embedding_settings_need_full(
     assert capsys.readouterr().out.rstrip().endswith(f"with {other} (1 segment)")
 
 
+@pytest.mark.parametrize(
+    "damage",
+    ["", '{"format": 2, "segm', "[]", '{"format": 2}', '{"format": 2, "segments": 3}', b"\xff\xfe"],
+    ids=["empty", "truncated", "a list", "no segments", "segments not a list", "not UTF-8"],
+)
+def test_a_damaged_manifest_is_one_line_and_full_rebuilds_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str | bytes
+) -> None:
+    src, index_dir = write_folder(tmp_path / "src", GOOD), Path(os.environ["ASSISTANT_INDEX_DIR"])
+    assert main(["index", str(src)]) == 0
+    file = index_dir / "manifest.json"
+    file.write_bytes(damage if isinstance(damage, bytes) else damage.encode())
+    capsys.readouterr()
+    for command in (["status"], ["ask", "What happened?"], ["index", str(src)]):
+        assert main(command) == 2, command
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: the manifest of the index at {index_dir} is damaged") or (
+            err.startswith(f"error: cannot read the manifest of the index at {index_dir}")
+        ), err
+        assert err.rstrip().endswith("rebuild it with `assistant index SOURCE --full`")
+        assert len(err.splitlines()) == 1
+    assert main(["index", str(src), "--full"]) == 0
+    assert capsys.readouterr().out.startswith("2 added, 0 updated")
+    assert main(["status"]) == 0
+    assert capsys.readouterr().out.startswith(f"index {index_dir}: 2 articles")
+
+
 # --- kill -9 in the middle of a rebuild -------------------------------------------------------
 def corpus_excerpts(count: int) -> list[dict[str, str]]:
     """`count` distinct dev-corpus articles, cut to their first paragraphs (~300 characters)."""
@@ -282,7 +309,7 @@ def check_index(index_dir: Path, embedder: Any) -> dict[str, str]:
         catalogue = {i: row[0] for i, row in index.catalogue().items()}
         vector = embedder.embed_query("What did the president say about the election?")
         hits = index.nearest(vector, 5, None)
-        assert len(hits) == min(5, manifest["chunks"])
+        assert len(hits) == min(5, manifest.chunks)
         for _, meta in index.chunks_by_id(hits).values():
             found = index.article(meta["article_id"])
             assert found is not None

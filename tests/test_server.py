@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -24,7 +23,8 @@ from assistant.api import answer, get_assistant
 from assistant.config import Settings
 from assistant.result import Answer
 from index.build import rebuild
-from index.store import IndexProblem, Server, current
+from index.errors import IndexProblem
+from index.store import Server, current
 from tests.shared import REPO, SAMPLE, free_port
 
 AVDIIVKA = "What happened in Avdiivka?"
@@ -129,8 +129,8 @@ def test_answers_from_the_server_equal_the_local_ones(
     assert {c.name for c in chromadb.HttpClient(port=server.port).list_collections()} == {
         "news-manifest",
         *(
-            f"news-{s['id']}-{w}"
-            for s in current(Server(server.url))["segments"]
+            f"news-{segment}-{w}"
+            for segment in current(Server(server.url)).segment_ids
             for w in ("chunks", "articles")
         ),
     }
@@ -247,7 +247,7 @@ def test_killing_an_indexing_run_loses_nothing(server: ChromaServer, tmp_path: P
         cwd=REPO,
         stderr=subprocess.DEVNULL,
     )
-    listed = {s["id"] for s in before["segments"]}
+    listed = set(before.segment_ids)
     # kill -9 once the run is writing its segment
     wait_for(lambda: bool(where.segment_ids() - listed) or run.poll() is not None, 300)
     run.send_signal(signal.SIGKILL)
@@ -261,14 +261,14 @@ def test_killing_an_indexing_run_loses_nothing(server: ChromaServer, tmp_path: P
     done = cli("index", str(articles), "--chroma-url", server.url, "-q")
     assert done.returncode == 0, done.stderr
     after = current(where)
-    assert after["articles"] == before["articles"] + 300
+    assert after.articles == before.articles + 300
     # what the killed run left is gone; the segments kept are this index's and the previous
-    assert where.segment_ids() == {s["id"] for s in after["segments"]} | set(after["previous"])
+    assert where.segment_ids() == after.kept()
     get_assistant(settings(chroma_url=server.url)).refresh()  # this process's app: the new index
     found = answer("Which district approved budget line 7 in meeting 42?", chroma_url=server.url)
     assert any("Council meeting 42 " in c.text for c in found.citations), found.text
     status = cli("status", "--chroma-url", server.url)
-    assert json.dumps(after["articles"]) in status.stdout
+    assert f"{after.articles} articles" in status.stdout
 
 
 def test_a_bad_or_silent_server_url_is_one_line(tmp_path: Path) -> None:
@@ -298,7 +298,7 @@ def test_an_upload_in_the_chat_goes_into_the_servers_index(
     article.write_text(HARBOUR, encoding="utf-8")
     message, *_ = app.add_articles([str(article)], progress=lambda *a, **k: None)  # type: ignore[arg-type]
     assert "1 added" in message, message
-    assert current(Server(server.url))["articles"] == 2
+    assert current(Server(server.url)).articles == 2
     found = assistant.chain.invoke(Question.ask("When did the Portside harbour bridge reopen?"))
     assert any("reopened on Thursday" in c.text for c in found.citations), found.text
     assert not (Path(os.environ["ASSISTANT_INDEX_DIR"]) / "manifest.json").exists()

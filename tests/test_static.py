@@ -15,8 +15,9 @@ from assistant.question import Question
 from index import static
 from index.build import rebuild
 from index.embed import model_key
+from index.errors import IndexMismatch
 from index.static import StaticEmbedder, static_embedder
-from index.store import IndexMismatch, open_index
+from index.store import open_index
 from tests.conftest import CACHE
 from tests.shared import SAMPLE
 
@@ -81,7 +82,7 @@ def test_an_index_of_static_vectors_answers_with_the_key_sentences(
 ) -> None:
     store = open_index(static_index)
     try:
-        assert store.manifest["embedding_model"] == "all-MiniLM-L6-v2:static"
+        assert store.manifest.embedding_model == "all-MiniLM-L6-v2:static"
     finally:
         store.close()
     assistant = Assistant(static_index, model, sentence_embedder=embedder)

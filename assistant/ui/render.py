@@ -10,14 +10,14 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from assistant.citations import MARKER, Citation
 from assistant.result import Answer, Revision
 from assistant.ui.session import Exchange
+from index.manifest import Manifest
 
 SHOWN_QUESTION_CHARS = 600
 _SPACE_BEFORE_MARKER = re.compile(r"\s+(?=\[\d+\])")
@@ -203,13 +203,13 @@ def nice_time(stamp: str) -> str:
         return stamp
 
 
-def status(manifest: Mapping[str, Any] | None, writer: str) -> str:
+def status(manifest: Manifest | None, writer: str) -> str:
     """Articles, sentences, build time and what writes the answers, as one line."""
     pill = f'<span class="na-pill">LLM: {esc(writer)}</span>'
     if manifest is None:
         return f'<div class="na-status">No articles indexed yet · {pill}</div>'
-    articles, sentences = int(manifest.get("articles", 0)), int(manifest.get("sentences", 0))
-    built = nice_time(str(manifest.get("built_at", "")))
+    articles, sentences = manifest.articles, manifest.sentences
+    built = nice_time(manifest.built_at)
     return (
         f'<div class="na-status"><b>{articles:,}</b> article{"s" * (articles != 1)} · '
         f"<b>{sentences:,}</b> sentences · indexed {esc(built)} · {pill}</div>"
