@@ -23,8 +23,9 @@ from index.embed import default_embedder
 from index.errors import IndexMismatch
 from index.load import Article
 from index.manifest import Manifest
+from index.places import Folder, Place
 from index.sentences import Sentence
-from index.store import Folder, Place, current, open_index
+from index.store import current, open_index
 
 SAMPLE_ARTICLES = 40  # articles read for the example questions
 

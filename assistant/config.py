@@ -17,7 +17,7 @@ from index import DEFAULT_MODEL
 from index.errors import SettingsError
 
 if TYPE_CHECKING:
-    from index.store import Place
+    from index.places import Place
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,7 +89,7 @@ class Settings:
     def place(self) -> Place:
         """Where the index lives: on the Chroma server at `chroma_url` if set, else in
         `index_dir`; a server's BM25 is kept in `cache_dir`."""
-        from index.store import place
+        from index.places import place
 
         return place(self.index_dir, self.chroma_url, self.cache_dir)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from index.dates import DateError, parse_date
 from index.errors import NewsAssistantError
+from index.filters import Filters
 
 MAX_QUESTION_CHARS = 2000
 # A follow-up needs the last few turns, not the whole conversation: older turns are dropped and
@@ -28,15 +29,6 @@ class Turn:
 
     role: str  # "user" or "assistant"
     content: str
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which articles may answer: published between `since` and `until` (inclusive), sources."""
-
-    since: date | None = None
-    until: date | None = None
-    sources: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

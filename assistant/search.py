@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.question import Filters
+from index.filters import Filters, day_number, where
 from index.lexical import WORD, Lexical, open_lexical
-from index.store import Index, published_number
+from index.store import Index, StoredChunk
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 CHUNKS = 20  # chunks whose sentences are ranked for a question
@@ -29,27 +28,10 @@ WIRE_COPY = 0.8  # share of words two chunks of different articles share when on
 
 
 @dataclass(frozen=True)
-class RankedChunk:
-    """A chunk found for a question, with its article's metadata and its fused score."""
+class RankedChunk(StoredChunk):
+    """A chunk found for a question, with its fused score."""
 
-    article_id: str
-    title: str
-    url: str
-    published: str
-    source: str
-    text: str
-    sentence_numbers: tuple[int, ...]
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
-    score: float
-
-    def sentences(self) -> list[tuple[int, int, int, str]]:
-        """(number, start, end, text) of each of its sentences."""
-        offset = self.starts[0]
-        return [
-            (n, start, end, self.text[start - offset : end - offset])
-            for n, start, end in zip(self.sentence_numbers, self.starts, self.ends, strict=True)
-        ]
+    score: float = 0.0
 
 
 @lru_cache(maxsize=8192)  # each text is compared with many others
@@ -65,11 +47,6 @@ def near_duplicate(a: str, b: str, threshold: float) -> bool:
     return len(wa & wb) / min(len(wa), len(wb)) >= threshold
 
 
-def day_number(day: date | None) -> int:
-    """A date as chunks store `published_ts` (YYYYMMDD; 0 when open)."""
-    return published_number(day.isoformat()) if day else 0
-
-
 def window(filters: Filters, as_of: date, days: int = WINDOW_DAYS) -> Filters | None:
     """`filters` narrowed to the `days` before `as_of` and the day after (None: nothing left)."""
     start = max(as_of, date.min + timedelta(days)) - timedelta(days)
@@ -77,21 +54,6 @@ def window(filters: Filters, as_of: date, days: int = WINDOW_DAYS) -> Filters | 
     since = max(filters.since or start, start)
     until = min(filters.until or end, end)
     return Filters(since, until, filters.sources) if since <= until else None
-
-
-def where(filters: Filters) -> dict[str, Any] | None:
-    """The filters as a Chroma `where` clause."""
-    clauses: list[dict[str, Any]] = []
-    if filters.since:
-        clauses.append({"published_ts": {"$gte": day_number(filters.since)}})
-    if filters.until:
-        clauses.append({"published_ts": {"$lte": day_number(filters.until)}})
-        clauses.append({"published_ts": {"$gt": 0}})  # undated articles are not "before" a day
-    if filters.sources:
-        clauses.append({"source": {"$in": sorted(filters.sources)}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class Searcher:
@@ -139,16 +101,16 @@ class Searcher:
         return self._distinct(order, fused, k) if order else []
 
     def _distinct(self, order: list[str], fused: dict[str, float], k: int) -> list[RankedChunk]:
-        rows = self.index.chunks_by_id(order)
+        stored = self.index.chunks_by_id(order)
         kept: list[RankedChunk] = []
         for cid in order:
-            doc, meta = rows[cid]
+            chunk = stored[cid]
             if any(
-                p.article_id != meta["article_id"] and near_duplicate(doc, p.text, WIRE_COPY)
+                p.article_id != chunk.article_id and near_duplicate(chunk.text, p.text, WIRE_COPY)
                 for p in kept
             ):
                 continue
-            kept.append(_ranked_chunk(doc, meta, fused[cid]))
+            kept.append(RankedChunk(**vars(chunk), score=fused[cid]))
             if len(kept) == k:
                 break
         return kept
@@ -160,18 +122,3 @@ class Searcher:
                 day_number(filters.since), day_number(filters.until), filters.sources
             )
         return [cid for cid, _ in self.lexical.search(query, pool, mask)]
-
-
-def _ranked_chunk(doc: str, meta: dict[str, Any], score: float) -> RankedChunk:
-    return RankedChunk(
-        article_id=str(meta["article_id"]),
-        title=str(meta["title"]),
-        url=str(meta["url"]),
-        published=str(meta["published"]),
-        source=str(meta["source"]),
-        text=doc,
-        sentence_numbers=tuple(meta["sentence_ids"]),
-        starts=tuple(meta["starts"]),
-        ends=tuple(meta["ends"]),
-        score=score,
-    )

@@ -181,7 +181,9 @@ def split_index(index_dir: Path, target: Path, parts: int) -> None:
     copied with their vectors: nothing embedded again), its BM25 saved as a build saves it."""
     from index.build import _save_bm25
     from index.manifest import Part
-    from index.store import Folder, Index, current, new_segment_id
+    from index.places import Folder
+    from index.segments import new_segment_id
+    from index.store import Index, current
 
     source = Folder(index_dir)
     manifest = current(source)

@@ -21,10 +21,12 @@ from index.errors import IndexDamaged, IndexMismatch, IndexProblem
 from index.lexical import open_lexical, prune
 from index.load import Article, load
 from index.manifest import Manifest, Part
+from index.places import Folder, Place
 from index.plan import Plan, plan, under
 from index.report import BuildReport
+from index.segments import Entry, Segment, new_segment_id
 from index.sentences import split_sentences
-from index.store import Entry, Folder, Index, Place, Segment, new_segment_id
+from index.store import Index
 
 DEFAULT_CHUNKING = ChunkSettings()
 MAX_SEGMENTS = 8  # more, and an update merges all but the first segment into one

@@ -34,7 +34,8 @@ import Stemmer
 
 if TYPE_CHECKING:
     from index.manifest import Manifest
-    from index.store import Index, Segment
+    from index.segments import Segment
+    from index.store import Index
 
 WORD = re.compile(r"(?u)\b\w\w+\b")  # a word, as bm25s tokenises (its default pattern)
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)

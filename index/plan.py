@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from index.article import Article, Notice, Skipped
 from index.report import Lines
-from index.store import Entry, text_hash
+from index.segments import Entry, text_hash
 
 FILES_SHOWN = 20  # files listed one by one in notes of kept or replaced articles
 TITLES_SHOWN = 3  # titles named in one such note

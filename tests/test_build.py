@@ -18,15 +18,17 @@ from typing import Any
 import pytest
 
 from index import build as build_module
-from index import store as store_module
+from index import places
+from index import segments as segments_module
 from index.build import DEFAULT_CHUNKING, BuildReport, rebuild
 from index.chunk import ChunkSettings, chunk_article
 from index.errors import IndexMismatch, IndexProblem
 from index.lexical import Lexical, build_lexical, open_lexical, rows
 from index.load import Article, load_file
 from index.manifest import Manifest
+from index.places import place
 from index.sentences import Sentence, split_sentences
-from index.store import Index, open_index, place
+from index.store import Index, open_index
 from tests.shared import SAMPLE_ARTICLE, Renamed
 
 ARTICLES = {
@@ -224,8 +226,8 @@ def test_a_query_finds_the_chunk_that_answers_it(sample_index: Path, embedder: A
         assert len(hits) == 2
         found = index.chunks_by_id(hits)
         assert sorted(found) == sorted(hits)
-        assert any("Caesar Kunikov" in doc for doc, _ in found.values())
-        assert all(index.article(meta["article_id"]) for _, meta in found.values())
+        assert any("Caesar Kunikov" in c.text for c in found.values())
+        assert all(index.article(c.article_id) for c in found.values())
 
 
 def test_the_same_articles_give_the_same_index(tmp_path: Path, embedder: Any) -> None:
@@ -246,12 +248,12 @@ def test_chunks_are_read_back_a_page_at_a_time(
     tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Chroma refuses one get() of ~32,000+ records; catalogue and BM25 read pages of them.
-    monkeypatch.setattr(store_module, "PAGE", 1)
+    monkeypatch.setattr(segments_module, "PAGE", 1)
     build(write_articles(tmp_path / "src"), tmp_path / "index", embedder)
     with opened(tmp_path / "index") as index:
         (segment,) = index.segments
         every = segment.chunks.get(include=[])["ids"]
-        assert len(every) > 2 * store_module.PAGE
+        assert len(every) > 2 * segments_module.PAGE
         assert sorted(c for c, _, _ in segment.all(segment.chunks, documents=True)) == sorted(every)
         assert sorted(lexical(index).ids) == sorted(every)
         assert len(index.catalogue()) == segment.articles.count() == 3
@@ -348,15 +350,15 @@ def test_dropped_chunks_never_come_back(tmp_path: Path, embedder: Any) -> None:
         # ... but no reader's way in returns them.
         found = index.chunks_by_id(old_harbour + old_library)
         assert sorted(found) == [f"{harbour}:0"]
-        assert found[f"{harbour}:0"][0] == "The harbour bridge is closed again."
+        assert found[f"{harbour}:0"].text == "The harbour bridge is closed again."
         for question in ("harbour bridge repairs cost", "library opening hours", "frost"):
             vector = embedder.embed_query(question)
             hits = index.nearest(vector, 20, None)
             assert hits and not set(hits) & (set(old_harbour[1:]) | set(old_library))
             assert len(hits) == len(set(hits)) == manifest(index_dir)["chunks"]
             by_id = index.chunks_by_id(hits)
-            assert {m["article_id"] for _, m in by_id.values()} <= set(index.catalogue())
-            assert by_id[f"{harbour}:0"][0] == "The harbour bridge is closed again."
+            assert {c.article_id for c in by_id.values()} <= set(index.catalogue())
+            assert by_id[f"{harbour}:0"].text == "The harbour bridge is closed again."
         lex = lexical(index)
         assert library not in lex.article_ids
         assert sorted(c for c in lex.ids if c.startswith(f"{harbour}:")) == [f"{harbour}:0"]
@@ -428,7 +430,7 @@ def test_daily_updates_past_max_segments_are_merged_into_one(
             article_id(p) for p in src.iterdir()
         }
         vector = embedder.embed_query("harbour bridge months of repairs")
-        texts = [doc for doc, _ in index.chunks_by_id(index.nearest(vector, 10, None)).values()]
+        texts = [c.text for c in index.chunks_by_id(index.nearest(vector, 10, None)).values()]
         assert any("ten months" in t for t in texts) and not any("nine months" in t for t in texts)
     build(src, index_dir, embedder)  # no change
     (src / "last.txt").write_text("A last article. It is the fifth.", encoding="utf-8")
@@ -560,7 +562,7 @@ def test_a_segment_a_reader_holds_is_pruned_only_once_it_lets_go(
     with opened(index_dir) as held:
         (old,) = (s.id for s in held.segments)
         folder = index_dir / "segments" / old
-        assert (folder / store_module.READERS).exists()
+        assert (folder / places.READERS).exists()
         build(src, index_dir, embedder, full=True)
         (src / "extra.txt").write_text("An extra article. It is new.")
         build(src, index_dir, embedder)  # `old` is neither current nor previous now ...

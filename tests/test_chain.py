@@ -13,7 +13,7 @@ from assistant.chain import Assistant
 from assistant.question import Filters, Question
 from assistant.search import Searcher
 from index.build import rebuild
-from index.store import Folder
+from index.places import Folder
 from tests.shared import SAMPLE
 
 AVDIIVKA = "What happened in Avdiivka?"

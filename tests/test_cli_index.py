@@ -23,7 +23,8 @@ import pytest
 from assistant.cli import main
 from index.build import rebuild
 from index.load import Article, load
-from index.store import open_index, text_hash
+from index.segments import text_hash
+from index.store import open_index
 from tests.shared import DEV_CORPUS, REPO, shared_data
 from tests.test_build import assert_consistent
 
@@ -310,11 +311,11 @@ def check_index(index_dir: Path, embedder: Any) -> dict[str, str]:
         vector = embedder.embed_query("What did the president say about the election?")
         hits = index.nearest(vector, 5, None)
         assert len(hits) == min(5, manifest.chunks)
-        for _, meta in index.chunks_by_id(hits).values():
-            found = index.article(meta["article_id"])
+        for chunk in index.chunks_by_id(hits).values():
+            found = index.article(chunk.article_id)
             assert found is not None
             spans = {(s.n, s.start, s.end) for s in found[1]}
-            cited = zip(meta["sentence_ids"], meta["starts"], meta["ends"], strict=True)
+            cited = zip(chunk.sentence_numbers, chunk.starts, chunk.ends, strict=True)
             assert set(cited) <= spans
         return catalogue
     finally:

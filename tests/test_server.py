@@ -24,7 +24,8 @@ from assistant.config import Settings
 from assistant.result import Answer
 from index.build import rebuild
 from index.errors import IndexProblem
-from index.store import Server, current
+from index.places import Server
+from index.store import current
 from tests.shared import REPO, SAMPLE, free_port
 
 AVDIIVKA = "What happened in Avdiivka?"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from index.article import Article, Notice, Skipped
 from index.load import load_file
+from index.places import Place
 from index.report import BuildReport
-from index.store import Place
 
 STAGING = ".incoming"  # hidden: `index.load` skips hidden folders
 ASIDE = ".replaced"

@@ -1,0 +1,180 @@
+"""A segment: one immutable set of articles and their chunks in two Chroma collections, and the
+round trip of their records (what is stored with an article and a chunk, and how it is read back).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from index.chunk import Chunk
+from index.filters import published_number
+from index.load import Article
+from index.sentences import Sentence
+
+PAGE = 5000  # records read from Chroma in one call (one `get()` of more fails past ~32,000)
+
+
+class Entry(NamedTuple):
+    """One article of the catalogue."""
+
+    content_hash: str
+    path: str
+    url: str
+    text_hash: str
+    title: str
+    sentences: int
+    chunks: int
+
+
+def text_hash(text: str) -> str:
+    """Hash of an article's text with white space folded, to spot the same text twice."""
+    import hashlib
+
+    return hashlib.sha256(" ".join(text.split()).lower().encode()).hexdigest()
+
+
+def new_segment_id() -> str:
+    """A segment id that sorts by time."""
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+# An article, its sentences, its chunks and their vectors, ready to store.
+Embedded = tuple[Article, Sequence[Sentence], Sequence[Chunk], Sequence[Sequence[float]]]
+
+
+class Segment:
+    """One segment: its articles (texts, sentence offsets) and its chunks (vectors)."""
+
+    def __init__(self, id: str, client: Any, prefix: str = "", on_close: Any = None):
+        self.id = id
+        self._client = client
+        self._on_close = on_close
+        self.chunks = client.get_or_create_collection(
+            f"{prefix}chunks", embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+        # Articles are looked up by id only; Chroma wants a vector per record: one number.
+        self.articles = client.get_or_create_collection(
+            f"{prefix}articles", embedding_function=None
+        )
+
+    def add(self, batch: Sequence[Embedded]) -> None:
+        """Store articles with their sentences and embedded chunks."""
+        if not batch:
+            return
+        self.articles.upsert(
+            ids=[a.id for a, _, _, _ in batch],
+            embeddings=[[0.0] for _ in batch],
+            documents=[a.text for a, _, _, _ in batch],
+            metadatas=[_article_metadata(a, s, len(c)) for a, s, c, _ in batch],
+        )
+        chunks = [(a, c, v) for a, _, cs, vs in batch for c, v in zip(cs, vs, strict=True)]
+        if chunks:
+            self.chunks.upsert(
+                ids=[c.id for _, c, _ in chunks],
+                embeddings=[list(v) for _, _, v in chunks],
+                documents=[c.text for _, c, _ in chunks],
+                metadatas=[_chunk_metadata(a, c) for a, c, _ in chunks],
+            )
+
+    def all(self, collection: Any, documents: bool) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, document or "", metadata) of every record of `collection`, a page at a time."""
+        include = ["documents", "metadatas"] if documents else ["metadatas"]
+        offset = 0
+        while True:
+            got = collection.get(include=include, limit=PAGE, offset=offset)
+            docs = got["documents"] if documents else [""] * len(got["ids"])
+            yield from zip(got["ids"], docs, got["metadatas"], strict=True)
+            if len(got["ids"]) < PAGE:
+                return
+            offset += PAGE
+
+    def close(self) -> None:
+        """Release this segment's client (local: its files and its reader's lock)."""
+        if self._on_close is not None:
+            self._on_close()
+
+
+def _article_metadata(article: Article, sentences: Sequence[Sentence], chunks: int) -> dict:
+    return {
+        "title": article.title,
+        "url": article.url,
+        "published": article.published,
+        "source": article.source,
+        "path": article.path,
+        "content_hash": article.content_hash,
+        "text_hash": text_hash(article.text),
+        "sentences": json.dumps([[s.start, s.end] for s in sentences]),
+        "chunks": chunks,
+    }
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as stored: its text, its article's metadata, its sentences' numbers and offsets
+    (into the article's text). `_chunk_metadata` writes what `from_record` reads."""
+
+    id: str
+    article_id: str
+    title: str
+    url: str
+    published: str
+    source: str
+    text: str
+    sentence_numbers: tuple[int, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    @classmethod
+    def from_record(cls, id: str, document: str, meta: dict[str, Any]) -> StoredChunk:
+        return cls(
+            id=id,
+            article_id=str(meta["article_id"]),
+            title=str(meta["title"]),
+            url=str(meta["url"]),
+            published=str(meta["published"]),
+            source=str(meta["source"]),
+            text=document,
+            sentence_numbers=tuple(meta["sentence_ids"]),
+            starts=tuple(meta["starts"]),
+            ends=tuple(meta["ends"]),
+        )
+
+    def sentences(self) -> list[tuple[int, int, int, str]]:
+        """(number, start, end, text) of each of its sentences."""
+        offset = self.starts[0]
+        return [
+            (n, start, end, self.text[start - offset : end - offset])
+            for n, start, end in zip(self.sentence_numbers, self.starts, self.ends, strict=True)
+        ]
+
+
+def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    return {
+        "article_id": article.id,
+        "chunk": chunk.n,
+        "title": article.title,
+        "url": article.url,
+        "published": article.published,
+        "published_ts": published_number(article.published),
+        "source": article.source,
+        "sentence_ids": [s.n for s in chunk.sentences],
+        "starts": [s.start for s in chunk.sentences],
+        "ends": [s.end for s in chunk.sentences],
+    }
+
+
+def entry_of(meta: dict[str, Any]) -> Entry:
+    return Entry(
+        str(meta["content_hash"]),
+        str(meta["path"]),
+        str(meta["url"]),
+        str(meta["text_hash"]),
+        str(meta["title"]),
+        len(json.loads(str(meta["sentences"]))),
+        int(meta["chunks"]),
+    )
