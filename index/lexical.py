@@ -22,6 +22,7 @@ import re
 import shutil
 import threading
 import uuid
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -210,7 +211,7 @@ def _segment_rows(bm25_dir: Path, segment: Segment) -> Rows:
         try:
             with np.load(file) as saved:
                 return _rows_from(saved)
-        except (OSError, ValueError, KeyError):  # a damaged save: made again below
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # damaged: made again below
             file.unlink(missing_ok=True)
     got = rows(segment.all(segment.chunks, documents=True))
     _save_rows(got, file)

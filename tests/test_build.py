@@ -553,6 +553,42 @@ def test_segments_a_full_build_replaced_are_pruned(tmp_path: Path, embedder: Any
     assert_consistent(index_dir)
 
 
+def test_a_new_reader_maps_the_saved_bm25_and_reads_no_chunk_text(
+    tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
+    build(src, index_dir, embedder)
+    (src / "extra.txt").write_text("An extra article about the harbour ferry. It is new.")
+    build(src, index_dir, embedder)  # an update: BM25 saved for the new manifest too
+    with opened(index_dir) as index:
+        expected = lexical(index)  # checked against one made afresh from the chunks
+    saved = index_dir / "bm25"
+    assert sorted(p.name for p in (saved / "rows").iterdir()) == sorted(
+        f"{i}.npz" for i in segment_ids(index_dir)
+    )
+
+    def no_reading(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a reader read chunk texts from Chroma")
+
+    with monkeypatch.context() as patch:  # a new process: nothing in memory, all on disk
+        patch.setattr(segments_module.Segment, "all", no_reading)
+        with opened(index_dir) as index:
+            loaded = open_lexical(index)
+    assert loaded.ids == expected.ids and loaded.article_ids == expected.article_ids
+    assert loaded.search("harbour ferry", 5) == expected.search("harbour ferry", 5)
+
+    # A damaged save (a torn file, a half-written folder) is made again from the segments.
+    with opened(index_dir) as index:
+        (key,) = [p for p in saved.iterdir() if p.name.startswith(index.manifest.key())]
+    (key / "rows.json").write_text('["half')
+    for file in (saved / "rows").iterdir():  # cut in half: a torn zip
+        file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+    with opened(index_dir) as index:
+        remade = open_lexical(index)
+        assert remade.ids == expected.ids
+        assert open_lexical(index).search("harbour ferry", 5) == expected.search("harbour ferry", 5)
+
+
 def test_a_segment_a_reader_holds_is_pruned_only_once_it_lets_go(
     tmp_path: Path, embedder: Any
 ) -> None:
