@@ -20,7 +20,7 @@ $(BIN)/python:
 
 # torch first, pinned: pip takes the local CPU build; an unpinned torch pulls a CUDA build.
 $(VENV)/.torch: requirements-torch.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements-torch.txt
+	$(BIN)/pip install -q -r requirements-torch.txt --find-links $(TORCH_WHEELS)
 	touch $@
 
 $(VENV)/.installed: requirements.lock $(VENV)/.torch
@@ -61,7 +61,7 @@ test-latest:
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install -q --upgrade pip
-	$(LATEST)/bin/pip install -q -r requirements-torch.txt
+	$(LATEST)/bin/pip install -q -r requirements-torch.txt --find-links $(TORCH_WHEELS)
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(LATEST)/bin/pip install -q --upgrade -e '.[dev,local,bench]'
 	$(LATEST)/bin/pip list --format=freeze > $(LATEST)/versions.txt
 	$(MAKE) checks BIN=$(LATEST)/bin

@@ -20,14 +20,16 @@ from assistant.retrieve import CONTEXT_CHARS, Retrieval, retrieve
 from assistant.search import Searcher
 from assistant.write import write
 from index.embed import default_embedder
-from index.errors import IndexMismatch
+from index.errors import IndexDamaged, IndexMismatch, NewsAssistantError
+from index.lexical import prune
 from index.load import Article
 from index.manifest import Manifest
-from index.places import Folder, Place
+from index.places import Folder, Place, Server
 from index.sentences import Sentence
 from index.store import current, open_index
 
 SAMPLE_ARTICLES = 40  # articles read for the example questions
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Assistant:
         self._users: dict[Searcher, int] = {}  # queries running on each open searcher
         self._lock = threading.Lock()
         self._opening: threading.Thread | None = None  # a newer index being opened
+        # A newer index that cannot be opened until someone acts (another model, damaged).
+        self._refused: tuple[Manifest, NewsAssistantError] | None = None
         self.chain: Runnable[Question, Answer] = (
             RunnableLambda(self.retrieve) | RunnableLambda(self.write)
         ).with_config(run_name="news-assistant")
@@ -94,10 +98,13 @@ class Assistant:
         background and is answered by the old one, as are the queries after it until the new one
         is ready: questions never wait for an update. The old index is closed when the last
         query that holds it is done, never under a running query. A Chroma server that does not
-        answer is one IndexProblem line; the next query tries again.
+        answer is one IndexProblem line; the next query tries again. A new index that cannot be
+        used as it is (built with another model, damaged) is that error, at every query.
         """
         with self._lock:
             manifest = current(self.place)
+            if self._refused is not None and self._refused[0] == manifest:
+                raise self._refused[1]
             if self._searcher is None:  # nothing to answer with meanwhile: wait for it
                 self._searcher = self._open(manifest)
                 self._users[self._searcher] = 0
@@ -117,22 +124,32 @@ class Assistant:
                     self._release(held)
 
     def refresh(self) -> None:
-        """Open the current index now, waiting for it (after this process's own update)."""
-        with self.searcher():
-            opening = self._opening
-        if opening is not None:
-            opening.join()
+        """Open the current index now and wait for it (after this process's own update); its
+        error if it cannot be opened."""
+        while True:
+            with self.searcher() as held:  # starts opening the current index if it is newer
+                opening = self._opening
+                if opening is None and held.index.manifest == current(self.place):
+                    return
+            if opening is None:  # it failed: a transient error, which the next try shows
+                self._switch(current(self.place), raise_errors=True)
+            else:
+                opening.join()
 
-    def _switch(self, manifest: Manifest) -> None:
+    def _switch(self, manifest: Manifest, raise_errors: bool = False) -> None:
         """Open the index of `manifest` and make it the one new queries use. If it cannot be
-        opened (a segment dropped by yet another build, a server gone), the old one goes on
-        answering and the next query tries again."""
+        opened for now (a segment dropped by yet another build, a server gone), the old one goes
+        on answering and the next query tries again."""
         try:
             searcher = self._open(manifest)
-        except Exception as error:  # noqa: BLE001 - reported; the next query tries again
-            logging.getLogger(__name__).warning("could not open the new index: %s", error)
+        except Exception as error:
             with self._lock:
                 self._opening = None
+                if isinstance(error, IndexMismatch | IndexDamaged):
+                    self._refused = (manifest, error)
+            if raise_errors:
+                raise
+            log.warning("could not open the new index at %s: %s", self.place.name, error)
             return
         with self._lock:
             old, self._searcher = self._searcher, searcher
@@ -140,6 +157,8 @@ class Assistant:
             if old is not None and self._users[old] == 0:
                 self._release(old)
             self._opening = None
+        if isinstance(self.place, Server) and old is not None:  # this machine's own cache
+            prune(self.place.bm25_dir, [manifest, old.index.manifest], older_than=3600)
 
     def _release(self, searcher: Searcher) -> None:
         del self._users[searcher]

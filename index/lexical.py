@@ -6,7 +6,7 @@ tokenizing every chunk costs ~50 s at 113k chunks, so nothing is done twice: a s
 changes, so its tokenized rows are saved once (`rows/<segment>.npz`), and the BM25 index of a
 manifest's segments once (`<key>/`, the key a hash of its segments and what they remove). A
 process opening an index whose BM25 is saved maps it from disk in milliseconds. The build saves
-them after publishing; a reader that finds none (a new machine reading a Chroma server) makes
+them before publishing; a reader that finds none (a new machine reading a Chroma server) makes
 and saves them, reading only the segments it has no rows of.
 
 Where: `DIR/bm25/` for a folder index; for a Chroma server, the local cache folder
@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Iterable
@@ -182,20 +183,26 @@ def open_lexical(index: Index) -> Lexical:
     return lexical
 
 
-def prune(bm25_dir: Path, manifests: Iterable[Manifest | None]) -> None:
+def prune(bm25_dir: Path, manifests: Iterable[Manifest | None], older_than: float = 0) -> None:
     """Remove saved BM25 files that no reader of these manifests needs, and what killed saves
-    left (a reader that mapped a removed file keeps reading it: it lives on until closed)."""
+    left (a reader that mapped a removed file keeps reading it: it lives on until closed).
+    With `older_than` (seconds), only what has not changed for that long: another process may
+    be saving a newer manifest's."""
     listed = [m for m in manifests if m is not None]
     segments = set().union(*(m.kept() for m in listed))
-    keep = {_key(m) for m in listed} | {f"{i}.npz" for i in segments}
-    if not bm25_dir.is_dir():
-        return
-    for path in bm25_dir.iterdir():
-        if path.name not in keep and path.name != "rows":
-            shutil.rmtree(path, ignore_errors=True)
+    keep = {_key(m) for m in listed} | {_rows_name(i) for i in segments} | {"rows"}
     rows_dir = bm25_dir / "rows"
-    for path in rows_dir.iterdir() if rows_dir.is_dir() else ():
-        if path.name not in keep:
+    found = [*(bm25_dir.iterdir() if bm25_dir.is_dir() else ())]
+    found += [*(rows_dir.iterdir() if rows_dir.is_dir() else ())]
+    for path in found:
+        try:
+            if path.name in keep or time.time() - path.stat().st_mtime < older_than:
+                continue
+        except FileNotFoundError:  # removed meanwhile (another build's prune)
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
             path.unlink(missing_ok=True)
 
 
@@ -204,9 +211,14 @@ def _key(manifest: Manifest) -> str:
     return f"{manifest.key()}-{LAYOUT}"
 
 
+def _rows_name(segment_id: str) -> str:
+    """A segment's saved rows, named with LAYOUT: rows tokenized another way are not read."""
+    return f"{segment_id}-{LAYOUT}.npz"
+
+
 def _segment_rows(bm25_dir: Path, segment: Segment) -> Rows:
     """A segment's rows: from its saved file, else read from Chroma, tokenized and saved."""
-    file = bm25_dir / "rows" / f"{segment.id}.npz"
+    file = bm25_dir / "rows" / _rows_name(segment.id)
     if file.is_file():
         try:
             with np.load(file) as saved:
@@ -279,7 +291,7 @@ def _write_atomically(target: Path, write: Any) -> None:
         write(tmp)
         os.rename(tmp, target)
     except OSError as error:
-        logging.getLogger(__name__).info("BM25 not saved to %s: %s", target, error)
+        logging.getLogger(__name__).warning("BM25 not saved to %s: %s", target, error)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -48,6 +48,18 @@ def unreachable(url: str, error: BaseException) -> IndexProblem:
     )
 
 
+# What a Chroma server answers when it cannot serve a request (NotFoundError and the like are
+# answers about the request, handled where they are expected).
+SERVER_TROUBLE = (
+    chromadb.errors.InternalError,
+    chromadb.errors.RateLimitError,
+    chromadb.errors.QuotaError,
+    chromadb.errors.ChromaAuthError,
+    chromadb.errors.AuthorizationError,
+    chromadb.errors.VersionMismatchError,
+)
+
+
 class _Guarded:
     """A Chroma client, or a collection it returned, whose calls raise `IndexProblem` when the
     server cannot be reached or drops the connection (httpx's errors): the one place where an
@@ -67,6 +79,12 @@ class _Guarded:
                 result = value(*args, **kwargs)
             except httpx.HTTPError as error:
                 raise unreachable(self._url, error) from error
+            except SERVER_TROUBLE as error:
+                raise IndexProblem(f"the Chroma server at {self._url} answered: {error}") from error
+            except Exception as error:
+                if type(error) is not Exception:  # chromadb's bare Exception: an HTTP error status
+                    raise
+                raise IndexProblem(f"the Chroma server at {self._url} answered: {error}") from error
             return _Guarded(result, self._url) if isinstance(result, Collection) else result
 
         return call
@@ -159,18 +177,24 @@ class Folder(Place):
             hold = None
         else:
             hold = _hold(folder)
-        with _CLIENTS:
-            client: Any = chromadb.PersistentClient(
-                path=str(folder / "chroma"), settings=_settings()
-            )
+        client: Any = None
 
         def close() -> None:
             with _CLIENTS:
-                client.close()
+                if client is not None:
+                    client.close()
             if hold is not None:
                 hold.close()
 
-        return Segment(id, client, on_close=close)
+        try:
+            with _CLIENTS:
+                client = chromadb.PersistentClient(
+                    path=str(folder / "chroma"), settings=_settings()
+                )
+            return Segment(id, client, on_close=close)
+        except BaseException:  # a damaged segment: its lock and client are let go
+            close()
+            raise
 
     def finish(self, id: str) -> None:
         os.replace(self.path / "segments" / (id + PARTIAL), self.path / "segments" / id)

@@ -13,8 +13,10 @@ from assistant.chain import Assistant
 from assistant.question import Filters, Question
 from assistant.search import Searcher
 from index.build import rebuild
+from index.errors import IndexMismatch
+from index.manifest import Manifest
 from index.places import Folder
-from tests.shared import SAMPLE
+from tests.shared import SAMPLE, Renamed
 
 AVDIIVKA = "What happened in Avdiivka?"
 
@@ -36,6 +38,12 @@ def articles(tmp_path: Path) -> Path:
 
 def build(articles: Path, index_dir: Path, embedder: object, full: bool = False) -> None:
     rebuild([articles], index_dir, embedder=embedder, progress=False, full=full)  # type: ignore[arg-type]
+
+
+def manifest_of(assistant: Assistant) -> Manifest:
+    manifest = Folder(index_dir(assistant)).manifest()
+    assert manifest is not None
+    return manifest
 
 
 def index_dir(assistant: Assistant) -> Path:
@@ -95,6 +103,19 @@ def test_questions_never_wait_for_a_new_index_to_open(
     assert cited and cited[0].title == "Harbour notice 1"
 
 
+def test_a_new_index_built_with_another_model_is_refused_not_ignored(
+    assistant: Assistant, articles: Path, embedder: object
+) -> None:
+    assert assistant.chain.invoke(Question.ask(AVDIIVKA)).covered
+    add_article(articles, 2)
+    rebuild([articles], index_dir(assistant), embedder=Renamed(embedder, "other-model"), full=True)
+    for _ in range(2):  # the first question starts opening it, in the background ...
+        with pytest.raises(IndexMismatch, match="'other-model'.*rebuild with"):
+            assistant.refresh()
+        with pytest.raises(IndexMismatch, match="'other-model'"):  # ... then every one says so
+            assistant.chain.invoke(Question.ask(AVDIIVKA))
+
+
 @pytest.mark.slow
 def test_answers_in_threads_while_rebuilds_swap_the_index(
     assistant: Assistant, articles: Path, embedder: object
@@ -127,6 +148,7 @@ def test_answers_in_threads_while_rebuilds_swap_the_index(
     assert answers and all(a.covered and "Avdiivka" in a.text for a in answers)
     assistant.refresh()
     with assistant.searcher() as current:  # old builds were closed once their queries ended
+        assert current.index.manifest == manifest_of(assistant)  # every switch took
         assert list(assistant._users) == [current]
 
 
@@ -140,8 +162,7 @@ def test_a_build_a_reader_holds_is_not_pruned_until_it_lets_go(
             build(articles, index_dir(assistant), embedder, full=True)
         assert all(f.is_dir() for f in folders)  # ... but not a segment someone still reads
         assert held.chunks(AVDIIVKA, Filters(), None)
-    with assistant.searcher():  # the next query moves to the current index, closing the old
-        pass
+    assistant.refresh()  # moves to the current index, closing the old
     add_article(articles, 9)
     build(articles, index_dir(assistant), embedder, full=True)
     assert not any(f.exists() for f in folders)
