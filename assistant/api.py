@@ -23,14 +23,13 @@ def get_assistant(settings: Settings) -> Assistant:
     from assistant.chain import Assistant
     from assistant.llm import load_chat_model
     from index.embed import default_embedder
-    from index.static import chunk_embedder
 
     key = replace(settings, index_dir=settings.index_dir.resolve(), auth="")
     with _assistants_lock:
         if key not in _assistants:
             _assistants[key] = Assistant(
                 key.place(),
-                chunk_embedder(key.embed_model, key.chunk_vectors, key.cache_dir),
+                key.chunk_embedder(),
                 load_chat_model(key),
                 default_embedder(key.embed_model, quantize=True, cache_dir=key.cache_dir),
                 key.llm_source_chars,

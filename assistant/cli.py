@@ -91,10 +91,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import rebuild
-    from index.static import chunk_embedder
 
     sources = args.sources or [str(data_dir() / "articles")]
-    embedder = chunk_embedder(settings.embed_model, settings.chunk_vectors, settings.cache_dir)
+    embedder = settings.chunk_embedder()
     report = rebuild(
         sources,
         settings.place(),

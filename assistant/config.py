@@ -17,7 +17,9 @@ from index import DEFAULT_MODEL
 from index.errors import SettingsError
 
 if TYPE_CHECKING:
+    from index.embed import SentenceEmbedder
     from index.places import Place
+    from index.static import StaticEmbedder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,8 +41,9 @@ class Settings:
     chroma_url: str = ""  # a Chroma server (`chroma run`) holding the index instead of index_dir
     embed_model: str = DEFAULT_MODEL
     # The chunk vectors: "minilm" (embed_model itself) or "static" (distilled from it: a build
-    # several times faster); sentences are ranked with embed_model either way.
-    chunk_vectors: str = "minilm"
+    # several times faster); sentences are ranked with embed_model either way. Unset: what the
+    # index was built with, and static for a new index.
+    chunk_vectors: str = ""
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "news-assistant")
     llm: str = ""  # "provider:model"; empty means the extractive answerer
     llm_base_url: str = ""  # an OpenAI-compatible server's base URL
@@ -85,6 +88,12 @@ class Settings:
         return (
             self.cache_dir / "uploads" / hashlib.sha256(self.chroma_url.encode()).hexdigest()[:16]
         )
+
+    def chunk_embedder(self) -> SentenceEmbedder | StaticEmbedder:
+        """The embedder of the index's chunk vectors (see `chunk_vectors`)."""
+        from index.static import index_embedder
+
+        return index_embedder(self.place(), self.embed_model, self.chunk_vectors, self.cache_dir)
 
     def place(self) -> Place:
         """Where the index lives: on the Chroma server at `chroma_url` if set, else in

@@ -176,9 +176,11 @@ def eval_child(questions: Path, index_dir: Path) -> int:
     return main(["eval", str(questions), "--index-dir", str(index_dir)])
 
 
-def split_index(index_dir: Path, target: Path, parts: int) -> None:
-    """A copy of a one-segment index as `parts` segments of about as many articles each (records
-    copied with their vectors: nothing embedded again), its BM25 saved as a build saves it."""
+def split_index(index_dir: Path, target: Path, parts: int, daily: int = 0) -> None:
+    """A copy of a one-segment index as `parts` segments (records copied with their vectors:
+    nothing embedded again), its BM25 saved as a build saves it: of about as many articles
+    each, or with `daily`, as daily updates leave it: the newest articles (by date) in `parts - 1`
+    segments of `daily` articles, the rest in the first."""
     from index.build import _save_bm25
     from index.manifest import Part
     from index.places import Folder
@@ -192,37 +194,43 @@ def split_index(index_dir: Path, target: Path, parts: int) -> None:
     index = Index(source, manifest)
     try:
         (segment,) = index.segments
-        article_ids = sorted(a for a, _, _ in segment.all(segment.articles, documents=False))
+        records = segment.all(segment.articles, documents=False)
+        article_ids = [a for _, a in sorted((str(m["published"]), a) for a, _, m in records)]
         share = math.ceil(len(article_ids) / parts)
-        ids = []
-        for part in range(parts):
-            wanted = article_ids[part * share : (part + 1) * share]
-            ids.append(new_segment_id())
-            new = place.segment(ids[-1], create=True)
-            try:
-                for collection, other in (
-                    (segment.articles, new.articles),
-                    (segment.chunks, new.chunks),
-                ):
-                    where = (
-                        {"article_id": {"$in": wanted}} if collection is segment.chunks else None
+        cuts = [part * share for part in range(parts + 1)]
+        if daily:
+            first = len(article_ids) - daily * (parts - 1)
+            cuts = [0, *(first + day * daily for day in range(parts))]
+        part_of = {a: p for p in range(parts) for a in article_ids[cuts[p] : cuts[p + 1]]}
+        ids = [new_segment_id() for _ in range(parts)]
+        targets = [place.segment(i, create=True) for i in ids]
+        try:
+            for kind, article_of in (("articles", None), ("chunks", "article_id")):
+                offset = 0
+                while True:  # a page at a time: one get() of more than ~32,000 fails
+                    got = getattr(segment, kind).get(
+                        include=["embeddings", "documents", "metadatas"], limit=1000, offset=offset
                     )
-                    got = collection.get(
-                        ids=None if where else wanted,
-                        where=where,
-                        include=["embeddings", "documents", "metadatas"],
-                    )
-                    for start in range(0, len(got["ids"]), 1000):
-                        page = slice(start, start + 1000)
-                        other.add(
-                            ids=got["ids"][page],
-                            embeddings=[list(v) for v in got["embeddings"][page]],
-                            documents=got["documents"][page],
-                            metadatas=got["metadatas"][page],
-                        )
-            finally:
+                    fields = (got["ids"], got["embeddings"], got["documents"], got["metadatas"])
+                    rows = list(zip(*fields, strict=True))
+                    owner = [part_of[r[3][article_of] if article_of else r[0]] for r in rows]
+                    for p in range(parts):
+                        mine = [r for r, o in zip(rows, owner, strict=True) if o == p]
+                        if mine:
+                            getattr(targets[p], kind).add(
+                                ids=[r[0] for r in mine],
+                                embeddings=[list(r[1]) for r in mine],
+                                documents=[r[2] for r in mine],
+                                metadatas=[r[3] for r in mine],
+                            )
+                    if len(rows) < 1000:
+                        break
+                    offset += 1000
+        finally:
+            for new in targets:
                 new.close()
-            place.finish(ids[-1])
+        for i in ids:
+            place.finish(i)
     finally:
         index.close()
     split = replace(manifest, parts=tuple(Part(i) for i in ids), previous=())
@@ -276,7 +284,7 @@ def measure(
         row = replace(row, served=serve(index_dir, questions, env, folder))
         if args.split:
             split_dir = folder / f"index-{SPLIT}"
-            split_index(index_dir, split_dir, SPLIT)
+            split_index(index_dir, split_dir, SPLIT, args.daily)
             (folder / "split").mkdir(exist_ok=True)
             row = replace(row, split=serve(split_dir, questions, env, folder / "split"))
             shutil.rmtree(split_dir, ignore_errors=True)
@@ -378,13 +386,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--no-split", dest="split", action="store_false", help=f"skip the {SPLIT}-segment copy"
     )
+    parser.add_argument(
+        "--daily",
+        type=int,
+        default=0,
+        help=f"split as daily updates leave an index: the newest articles in {SPLIT - 1} "
+        "segments of this many, the rest in one (default: segments of equal size)",
+    )
     parser.add_argument("--plot-from", type=Path, help="plot the table a run printed, and stop")
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl.gz")
     parser.add_argument("--questions-file", type=Path, default=DATA / "questions.jsonl")
     parser.add_argument("--eval-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--index-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.chunk_vectors = (args.chunk_vectors or Settings.from_env().chunk_vectors).split(",")
+    chosen = args.chunk_vectors or Settings.from_env().chunk_vectors or "static"
+    args.chunk_vectors = chosen.split(",")
     if not set(args.chunk_vectors) <= {"minilm", "static"}:
         parser.error(f"--chunk-vectors: minilm, static or minilm,static, not {args.chunk_vectors}")
     return args

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -27,7 +28,10 @@ from index.embed import (
     resolve_model_path,
     write_atomically,
 )
-from index.errors import SettingsError
+from index.errors import NewsAssistantError, SettingsError
+
+if TYPE_CHECKING:
+    from index.places import Place
 
 SUFFIX = ":static"  # the manifest's name of an index whose chunks this model embedded
 # Part of the cache file's name: bump it whenever the distillation recipe changes.
@@ -114,6 +118,24 @@ def chunk_embedder(
     if chunk_vectors == "minilm":
         return default_embedder(model, cache_dir=cache_dir)
     raise SettingsError(f"ASSISTANT_CHUNK_VECTORS must be minilm or static, not {chunk_vectors!r}")
+
+
+def index_embedder(
+    where: Place, model: str = DEFAULT_MODEL, chunk_vectors: str = "", cache_dir: Path | None = None
+) -> SentenceEmbedder | StaticEmbedder:
+    """The embedder of the chunk vectors of the index at `where`: as `chunk_vectors` says
+    ("minilm" or "static"), or, when it says nothing, what the index was built with (an index
+    keeps its vectors), and static vectors for a new one (the default: measured as good on the
+    726 scale questions, and built several times faster)."""
+    if not chunk_vectors:
+        try:
+            manifest = where.manifest()
+        except NewsAssistantError:  # damaged or of another format: a build or reader says so
+            manifest = None
+        if manifest is not None and manifest.embedding_model in (model, model + SUFFIX):
+            return embedder_named(manifest.embedding_model, cache_dir)
+        chunk_vectors = "static"
+    return chunk_embedder(model, chunk_vectors, cache_dir)
 
 
 def embedder_named(name: str, cache_dir: Path | None = None) -> SentenceEmbedder | StaticEmbedder:

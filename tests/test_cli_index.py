@@ -121,7 +121,7 @@ def test_index_then_status_in_a_real_process(tmp_path: Path) -> None:
     )
     assert status.returncode == 0, status.stderr
     assert status.stdout.startswith(f"index {index_dir}: 2 articles, 5 sentences, 2 chunks, built ")
-    assert status.stdout.rstrip().endswith("with all-MiniLM-L6-v2 (1 segment)")
+    assert status.stdout.rstrip().endswith("with all-MiniLM-L6-v2:static (1 segment)")
 
 
 def test_progress_shows_on_a_terminal_unless_quiet(tmp_path: Path) -> None:
@@ -241,7 +241,7 @@ def test_other_embedding_settings_need_full(
     assert main(["index", str(src), "--full"]) == 0
     assert capsys.readouterr().out.startswith("2 added, 0 updated")
     assert main(["status"]) == 0
-    assert capsys.readouterr().out.rstrip().endswith(f"with {other} (1 segment)")
+    assert capsys.readouterr().out.rstrip().endswith(f"with {other}:static (1 segment)")
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,23 @@ def test_the_setting_chooses_the_chunk_vectors_for_index_and_answer(
     assert "ASSISTANT_CHUNK_VECTORS must be one of minilm, static, not 'fast'" in (
         capsys.readouterr().err
     )
+
+
+def test_unset_a_new_index_gets_static_vectors_and_an_index_keeps_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], embedder: object
+) -> None:
+    new, old = tmp_path / "new", tmp_path / "old"
+    assert "ASSISTANT_CHUNK_VECTORS" not in os.environ
+    assert main(["index", str(SAMPLE), "--index-dir", str(new), "--quiet"]) == 0
+    rebuild([SAMPLE], old, embedder=embedder, progress=False)  # an index made with MiniLM
+    (more := tmp_path / "articles").mkdir()
+    (more / "harbour.txt").write_text("Portside harbour will close pier 7 on Monday.")
+    for folder, model in ((new, "all-MiniLM-L6-v2:static"), (old, "all-MiniLM-L6-v2")):
+        assert main(["index", str(more), "--index-dir", str(folder), "--quiet"]) == 0
+        assert main(["status", "--index-dir", str(folder)]) == 0
+        assert capsys.readouterr().out.rstrip().endswith(f"with {model} (2 segments)")
+        result = answer("Which pier will Portside harbour close?", index_dir=folder)
+        assert "pier 7" in " ".join(c.text for c in result.citations)
 
 
 def test_an_upload_into_a_static_index_is_embedded_with_its_model(

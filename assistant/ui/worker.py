@@ -55,9 +55,8 @@ def upload_job(
     process's copy of the embedding model. In the worker process, progress goes back over the
     worker's queue."""
     from index.build import rebuild
-    from index.static import chunk_embedder
 
-    embedder = chunk_embedder(settings.embed_model, settings.chunk_vectors, settings.cache_dir)
+    embedder = settings.chunk_embedder()
     build = partial(rebuild, embedder=embedder, progress=False)
     relay = on_progress or (_relay if _progress is not None else None)
     return index_upload(staging, settings.uploads_dir, settings.place(), build, relay)
