@@ -323,7 +323,8 @@ def served_cells(served: Served | None) -> str:
 
 def targets(row: Row) -> str:
     """The issue's targets at the full corpus, met or not."""
-    peak = max(row.build.peak_mb, row.served.serve.peak_mb if row.served else 0)
+    peaks = [row.build.peak_mb, row.served.serve.peak_mb if row.served else 0]
+    peak = max(p for p in peaks if not math.isnan(p))  # a --reuse run builds nothing
     p50 = row.figures.get("p50", math.nan)
     rss = "met" if peak < TARGET_RSS_MB else "NOT met"
     fast = "not measured" if math.isnan(p50) else "met" if p50 < TARGET_P50_MS else "NOT met"
