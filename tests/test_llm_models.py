@@ -26,16 +26,12 @@ from langchain_core.messages import AIMessageChunk
 
 from assistant.config import Settings
 from assistant.llm import LLMCallFailed, LLMTimeout, LLMUnavailable, describe, load_chat_model
-from tests.shared import free_port
+from tests.shared import free_port, in_ci
 
 ASK = [("system", "Answer in one short sentence."), ("human", "What is the capital of France?")]
 LONG_STORY = [("human", "Write a long story about a lighthouse keeper, with many chapters.")]
 # 1,500 tokens of article text: reading it takes SmolLM2 well over a tenth of a second.
 ARTICLE = "The council met on Monday to discuss the new tram line through Quillbrook. " * 100
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
 def require(what: str, missing: bool) -> None:

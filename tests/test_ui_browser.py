@@ -15,7 +15,7 @@ from assistant.chain import Assistant
 from assistant.config import Settings
 from assistant.ui import build_app, launch
 from index.build import rebuild
-from tests.shared import free_port
+from tests.shared import free_port, in_ci
 from tests.test_ui import UNSUPPORTED, Citing
 
 pytestmark = [
@@ -80,7 +80,7 @@ def chromium() -> Iterator[Any]:
     if not reason and not CHROMIUM.is_file():
         reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
     if reason:
-        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        if in_ci():
             pytest.fail(f"{reason}; CI is set, so the browser tests must run")
         pytest.skip(reason)
     with sync_playwright() as playwright:
