@@ -20,11 +20,11 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import threading
 import time
-import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import bm25s
 import numpy as np
 import Stemmer
+
+from index.embed import write_atomically
 
 if TYPE_CHECKING:
     from index.manifest import Manifest
@@ -169,7 +171,7 @@ def build_lexical(parts: Iterable[tuple[Rows, frozenset[str]]]) -> Lexical:
 def open_lexical(index: Index) -> Lexical:
     """The BM25 of `index`: loaded from its folder when saved, else made and saved."""
     folder = index.place.bm25_dir / _key(index.manifest)
-    if (folder / "rows.json").is_file():
+    if folder.is_dir():  # saved whole: a folder is renamed into place only once written
         try:
             return _load(folder)
         except (OSError, ValueError, KeyError):  # a damaged save: made again below
@@ -258,19 +260,29 @@ def _save_rows(got: Rows, file: Path) -> None:
         "tokens": np.array(tokens, dtype=np.int32),
         "ends": np.cumsum([len(t) for t in got.terms], dtype=np.int64),
     }
-    _write_atomically(file, lambda tmp: np.savez(tmp, **arrays))
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as out:  # a file object: np.savez adds no ".npz" to its name
+            np.savez(out, **arrays)
+
+    _best_effort(file, lambda: write_atomically(file, write))
 
 
 def _save(lexical: Lexical, folder: Path) -> None:
-    def write(tmp: Path) -> None:
-        tmp.mkdir(parents=True)
-        if lexical.bm25 is not None:
-            lexical.bm25.save(str(tmp), show_progress=False)
-        np.save(tmp / "published_ts.npy", lexical.published_ts)
-        meta = [lexical.ids, lexical.article_ids, lexical.sources]
-        (tmp / "rows.json").write_text(json.dumps(meta))  # last: its presence marks a whole save
+    def save() -> None:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            if lexical.bm25 is not None:
+                lexical.bm25.save(str(tmp), show_progress=False)
+            np.save(tmp / "published_ts.npy", lexical.published_ts)
+            meta = [lexical.ids, lexical.article_ids, lexical.sources]
+            (tmp / "rows.json").write_text(json.dumps(meta))
+            os.rename(tmp, folder)  # fails if another process saved it first: theirs is kept
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
-    _write_atomically(folder, write)
+    _best_effort(folder, save)
 
 
 def _load(folder: Path) -> Lexical:
@@ -282,18 +294,9 @@ def _load(folder: Path) -> Lexical:
     return Lexical(bm25, ids, published, sources, article_ids)
 
 
-def _write_atomically(target: Path, write: Any) -> None:
-    """`write(tmp)` then rename to `target`. A reader that cannot write here goes on with what
-    it made in memory, and a folder another process saved first is kept."""
-    tmp = target.parent / f".{uuid.uuid4().hex[:6]}-{target.name}"
+def _best_effort(target: Path, save: Callable[[], None]) -> None:
+    """Saves are a cache: a reader that cannot write here goes on with what it made in memory."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write(tmp)
-        os.rename(tmp, target)
+        save()
     except OSError as error:
         logging.getLogger(__name__).warning("BM25 not saved to %s: %s", target, error)
-    finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
