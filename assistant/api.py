@@ -27,9 +27,10 @@ def get_assistant(settings: Settings) -> Assistant:
     key = replace(settings, index_dir=settings.index_dir.resolve(), auth="")
     with _assistants_lock:
         if key not in _assistants:
+            where = key.place()
             _assistants[key] = Assistant(
-                key.place(),
-                key.chunk_embedder(),
+                where,
+                key.chunk_embedder(where),
                 load_chat_model(key),
                 default_embedder(key.embed_model, quantize=True, cache_dir=key.cache_dir),
                 key.llm_source_chars,

@@ -93,10 +93,11 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import rebuild
 
     sources = args.sources or [str(data_dir() / "articles")]
-    embedder = settings.chunk_embedder()
+    where = settings.place()
+    embedder = settings.chunk_embedder(where)
     report = rebuild(
         sources,
-        settings.place(),
+        where,
         full=args.full,
         embedder=embedder,
         progress=False if args.quiet else None,

@@ -89,11 +89,12 @@ class Settings:
             self.cache_dir / "uploads" / hashlib.sha256(self.chroma_url.encode()).hexdigest()[:16]
         )
 
-    def chunk_embedder(self) -> SentenceEmbedder | StaticEmbedder:
-        """The embedder of the index's chunk vectors (see `chunk_vectors`)."""
+    def chunk_embedder(self, where: Place) -> SentenceEmbedder | StaticEmbedder:
+        """The embedder of the chunk vectors of the index at `where`, this settings' `place()`
+        (passed in, not made again: on a Chroma server each Place is a client that connects)."""
         from index.static import index_embedder
 
-        return index_embedder(self.place(), self.embed_model, self.chunk_vectors, self.cache_dir)
+        return index_embedder(where, self.embed_model, self.chunk_vectors, self.cache_dir)
 
     def place(self) -> Place:
         """Where the index lives: on the Chroma server at `chroma_url` if set, else in

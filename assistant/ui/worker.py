@@ -56,10 +56,11 @@ def upload_job(
     worker's queue."""
     from index.build import rebuild
 
-    embedder = settings.chunk_embedder()
+    where = settings.place()
+    embedder = settings.chunk_embedder(where)
     build = partial(rebuild, embedder=embedder, progress=False)
     relay = on_progress or (_relay if _progress is not None else None)
-    return index_upload(staging, settings.uploads_dir, settings.place(), build, relay)
+    return index_upload(staging, settings.uploads_dir, where, build, relay)
 
 
 class Worker:
