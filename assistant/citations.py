@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 
 MARKER = re.compile(r"\[(\d+)\]")  # any number: "[1000]" in a source is neutralised too
 MARKERS = re.compile(r"\s*(?:\[\d+\]\s*)+")  # a run of markers with the space around it
+_HYPHEN_START = re.compile(r"[-\u2010\u2011\u2013]\w")  # "-Mexico border.": not a sentence start
+_HYPHEN_END = re.compile(r"[\w.][-\u2010\u2011]$")  # "... the U.S.-": the word goes on
+_BULLET = re.compile(r"^(?:[-*\u2022]|\d{1,2}[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -66,18 +69,27 @@ def strip_markers(piece: str) -> str:
 def marked_sentences(text: str) -> list[tuple[str, list[int]]]:
     """The sentences of an answer, each with the marker numbers it carries.
 
-    Markers standing alone after a sentence ("... front. [2]") belong to that sentence.
+    Markers standing alone after a sentence ("... front. [2]") belong to that sentence. A piece
+    the splitter cut inside a hyphenated word ("... the U.S." / "-Mexico border.": a line break
+    or "U. S." before the hyphen does it) is glued back to the sentence before it, and a list
+    bullet ("- ", "* ", "2. ") is no part of a sentence.
     """
     from index.sentences import split_sentences  # pysbd: only when an answer is parsed
 
-    marked: list[tuple[str, list[int]]] = []
+    pieces: list[str] = []
     for span in split_sentences(text):
         piece = text[span.start : span.end]
+        if pieces and (_HYPHEN_START.match(piece) or _HYPHEN_END.search(pieces[-1])):
+            pieces[-1] += piece
+        else:
+            pieces.append(piece)
+    marked: list[tuple[str, list[int]]] = []
+    for piece in pieces:
         lead = MARKERS.match(piece)
         if lead and marked:  # the splitter put the previous sentence's markers here
             marked[-1][1].extend(int(m) for m in MARKER.findall(lead.group()))
             piece = piece[lead.end() :]
-        claim = strip_markers(piece)
+        claim = _BULLET.sub("", strip_markers(piece))
         if claim:
             marked.append((claim, [int(m) for m in MARKER.findall(piece)]))
     return marked

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -22,6 +23,8 @@ W_RECENT = 0.3  # an article published in the days before the question ("this we
 RECENT_DAYS = 7.0  # ... weighs exp(-age / RECENT_DAYS) of it
 EMBEDDED = 40  # sentences embedded per question (of ~100 in the found chunks): bounds latency
 SENTENCES = 40  # ranked sentences kept
+LEDE = 2  # an article's first sentences
+LEDE_MATCH = 0.5  # ... that hold this share of the question's IDF weight
 SAME_SENTENCE = 0.9  # share of words two sentences share when they say the same thing
 
 
@@ -36,6 +39,8 @@ class RankedSentence:
     text: str
     score: float
     similarity: float  # cosine to the question
+    matched: float  # share of the question's IDF weight found in the sentence
+    vector: Any = field(default=None, compare=False, repr=False)  # its embedding (unit length)
 
 
 def rank_sentences(
@@ -45,8 +50,11 @@ def rank_sentences(
     embedder: Embeddings,
     as_of: date | None,
     limit: int = SENTENCES,
+    w_lede: float = 0.0,
 ) -> list[RankedSentence]:
-    """Sentences of the chunks ranked for the question, near-duplicates once."""
+    """Sentences of the chunks ranked for the question, near-duplicates once; `w_lede` is added
+    to the score of an article's first LEDE sentences that name what is asked (in news, they say
+    what happened)."""
     seen: set[tuple[str, int]] = set()
     pieces: list[tuple[RankedChunk, int, int, int, str]] = []
     for chunk in chunks:
@@ -56,7 +64,9 @@ def rank_sentences(
                 pieces.append((chunk, number, start, end, text))
     if not pieces:
         return []
-    prior = _prior(query, pieces, lexical, as_of)
+    matched = lexical.overlap(query, [p[4] for p in pieces])
+    prior = _prior(query, pieces, matched, lexical, as_of)
+    prior += w_lede * ((np.array([p[1] for p in pieces]) < LEDE) & (matched >= LEDE_MATCH))
     # Only the sentences with the best cheap scores are embedded.
     keep = np.argsort(-prior, kind="stable")[:EMBEDDED]
     texts = [pieces[i][4] for i in keep]
@@ -64,8 +74,10 @@ def rank_sentences(
     similarity = vectors[:-1] @ vectors[-1]
     ranked = sorted(
         (
-            RankedSentence(chunk, number, start, end, text, float(sim + prior[i]), float(sim))
-            for i, sim in zip(keep, similarity, strict=True)
+            RankedSentence(
+                chunk, number, start, end, text, float(sim + prior[i]), float(sim), matched[i], vec
+            )
+            for i, sim, vec in zip(keep, similarity, vectors, strict=False)
             for chunk, number, start, end, text in [pieces[i]]
         ),
         key=lambda s: s.score,
@@ -83,6 +95,7 @@ def rank_sentences(
 def _prior(
     query: str,
     pieces: list[tuple[RankedChunk, int, int, int, str]],
+    matched: np.ndarray,
     lexical: Lexical,
     as_of: date | None,
 ) -> np.ndarray:
@@ -92,7 +105,7 @@ def _prior(
     titles = list(dict.fromkeys(c.title for c in chunks))  # each title scored once
     title_fit = dict(zip(titles, lexical.overlap(query, titles), strict=True))
     return (
-        W_LEXICAL * lexical.overlap(query, [p[4] for p in pieces])
+        W_LEXICAL * matched
         + W_TITLE * np.array([title_fit[c.title] for c in chunks])
         + W_CHUNK * np.array([c.score / top for c in chunks])
         - W_POSITION * np.minimum([p[1] for p in pieces], POSITION_SPAN) / POSITION_SPAN

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS
@@ -12,15 +13,23 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
 import prompts
+from assistant.brief import brief
 from assistant.citations import Citation, citation
 from assistant.question import Question, clean_text
 from assistant.rank import RankedSentence, rank_sentences
 from assistant.search import Searcher
+from assistant.subject import Subject, open_subject
+from index.filters import Filters
 from index.lexical import WORD
 
 CONTEXT_CHARS = 4000  # numbered source sentences (`assistant eval` measures them)
 COVERED = 0.35  # best sentence's cosine to the question below which the articles do not cover it
-TOP_FOR_COVERAGE = 5  # the sentences whose fit to the question decides coverage
+TOP_FOR_COVERAGE = 5
+# An open question reads more chunks, weighs the fortnight before it more, and its articles'
+# ledes (chosen on the tune half of bench/what_happened.jsonl).
+OPEN_CHUNKS = 30
+OPEN_WINDOW = 1.5
+OPEN_LEDE = 0.3  # the sentences whose fit to the question decides coverage
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 
 
@@ -30,6 +39,7 @@ class Retrieval:
 
     question: Question
     query: str  # the question as asked of the index (a follow-up joined to its topic)
+    subject: Subject | None  # what an open question ("What happened in X?") asks about
     sentences: tuple[RankedSentence, ...]
     context: tuple[Citation, ...]  # the best sentences, numbered for an LLM
     covered: bool  # whether the sentences speak to the question at all
@@ -42,16 +52,53 @@ def retrieve(
     llm: BaseChatModel | None = None,
     context_chars: int = CONTEXT_CHARS,
 ) -> Retrieval:
-    """Search the chunks, rank their sentences and decide whether they cover the question."""
+    """Search the chunks, rank their sentences and decide whether they cover the question.
+
+    An open question is searched for its subject, in the articles up to the day asked (or in the
+    time it names), and its context is the brief's sentences (assistant/brief.py).
+    """
     query = condense(question, llm)
-    chunks = searcher.chunks(query, question.filters, question.as_of)
+    subject = open_subject(query if llm is not None else question.text, question.as_of)
+    filters: Filters | None = question.filters
+    as_of = question.as_of
+    if subject is not None:
+        query = subject.text
+        filters, as_of = _up_to(question.filters, subject, as_of)
+    if filters is None:
+        chunks = []
+    elif subject is None:
+        chunks = searcher.chunks(query, filters, as_of)
+    else:  # the news of the subject: its recent articles and what they say first
+        chunks = searcher.with_ledes(
+            searcher.chunks(query, filters, as_of, k=OPEN_CHUNKS, w_window=OPEN_WINDOW)
+        )
     sentences = tuple(
-        rank_sentences(query, chunks, searcher.lexical, sentence_embedder, question.as_of)
+        rank_sentences(
+            query,
+            chunks,
+            searcher.lexical,
+            sentence_embedder,
+            as_of,
+            w_lede=OPEN_LEDE if subject else 0.0,
+        )
     )
-    covered = covers(question.text, query, sentences, sentence_embedder)
-    return Retrieval(
-        question, query, sentences, numbered_context(sentences, context_chars), covered
-    )
+    covered = covers(query if subject else question.text, query, sentences, sentence_embedder)
+    if subject is not None:
+        context = tuple(citation(i, s) for i, s in enumerate(brief(sentences, context_chars), 1))
+    else:
+        context = numbered_context(sentences, context_chars)
+    return Retrieval(question, query, subject, sentences, context, covered)
+
+
+def _up_to(filters: Filters, subject: Subject, as_of: date) -> tuple[Filters | None, date]:
+    """The filters narrowed to the time an open question names, or to the articles published
+    by the day after it is asked (dates lag); the day its recency counts from."""
+    since = max(filter(None, (filters.since, subject.since)), default=None)
+    last = subject.until or as_of + timedelta(days=1)
+    until = min(filter(None, (filters.until, last)), default=None)
+    if since and until and since > until:
+        return None, as_of
+    return Filters(since, until, filters.sources), min(as_of, subject.until or as_of)
 
 
 def condense(question: Question, llm: BaseChatModel | None) -> str:

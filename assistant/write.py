@@ -7,7 +7,6 @@ own `stream` shows an answer growing and its `invoke` returns the last version.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
@@ -18,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 import prompts
+from assistant.brief import brief
 from assistant.check import check
 from assistant.citations import MARKER, Citation, citation, neutralise
 from assistant.llm import LLMCallFailed
@@ -26,9 +26,9 @@ from assistant.result import NOT_COVERED, Answer, Revision
 from assistant.retrieve import Retrieval, reading_order
 
 EXTRACT_CHARS = 800  # cited text in a quoted answer: a short read
+BRIEF_CHARS = 800  # a brief with its dates and markers: what is read at a glance
 EXTRACT_SENTENCES = 5
 MIN_SENTENCE_CHARS = 25  # shorter "sentences" are datelines, bylines and headings
-_WHAT_HAPPENED = re.compile(r"\bwhat(?:'s| has| had| is)? happen", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
 
@@ -52,21 +52,32 @@ def not_covered(found: Retrieval) -> Answer:
 
 
 def extractive(found: Retrieval) -> Iterator[Answer]:
-    """The best sentence first, then the rest in reading order; one version per sentence added.
+    """The quoted answer, one version per sentence added.
 
-    For "what happened" questions whose sentences come from articles of different days, the
-    answer reads as a short timeline: oldest first, each day's date shown once.
+    An open question ("What happened in X?") gets a news brief (assistant/brief.py): its lead,
+    then the developments newest first, each day's date shown once. Any other question gets its
+    best sentence first, then the rest in reading order.
     """
-    chosen = _quotable(found.sentences)
-    if not chosen:
+    if found.subject is not None:
+        quotable = [s for s in found.sentences if len(s.text) >= MIN_SENTENCE_CHARS]
+        ordered = brief(quotable, BRIEF_CHARS)
+        while len(ordered) > 1 and len(_dated(_cited(ordered))) > BRIEF_CHARS:
+            ordered.pop()  # the last of the newest-first developments: the oldest
+    else:
+        chosen = _quotable(found.sentences)
+        ordered = chosen[:1] + reading_order(chosen[1:])
+    if not ordered:
         yield not_covered(found)
         return
-    timeline = _asks_what_happened(found.question.text) and len(_days(chosen)) > 1
-    ordered = _by_date(chosen) if timeline else [chosen[0], *reading_order(chosen[1:])]
-    cites = tuple(citation(i, s) for i, s in enumerate(ordered, start=1))
+    cites = _cited(ordered)
     for shown in range(1, len(cites) + 1):
-        text = _dated(cites[:shown]) if timeline else _joined(cites[:shown])
-        yield Answer(found.question.text, text, cites[:shown], draft=shown < len(cites))
+        part = cites[:shown]
+        text = _dated(part) if found.subject is not None else _joined(part)
+        yield Answer(found.question.text, text, part, draft=shown < len(cites))
+
+
+def _cited(ordered: Sequence[RankedSentence]) -> tuple[Citation, ...]:
+    return tuple(citation(i, s) for i, s in enumerate(ordered, start=1))
 
 
 def _quotable(sentences: Sequence[RankedSentence]) -> list[RankedSentence]:
@@ -80,20 +91,6 @@ def _quotable(sentences: Sequence[RankedSentence]) -> list[RankedSentence]:
         if len(chosen) == EXTRACT_SENTENCES:
             break
     return chosen
-
-
-def _asks_what_happened(question: str) -> bool:
-    return bool(_WHAT_HAPPENED.search(question))
-
-
-def _days(chosen: Sequence[RankedSentence]) -> set[str]:
-    return {s.chunk.published for s in chosen}
-
-
-def _by_date(chosen: Sequence[RankedSentence]) -> list[RankedSentence]:
-    """Oldest day first (undated last), each day's sentences in reading order."""
-    ordered = reading_order(chosen)
-    return sorted(ordered, key=lambda s: s.chunk.published or "9999")
 
 
 def _joined(cites: Sequence[Citation]) -> str:

@@ -26,6 +26,7 @@ from index.plan import Plan, plan, under
 from index.report import BuildReport
 from index.segments import Entry, Segment, new_segment_id
 from index.sentences import split_sentences
+from index.statements import quotable
 from index.store import Index
 
 DEFAULT_CHUNKING = ChunkSettings()
@@ -263,7 +264,9 @@ def _embed_into(
     prepared = []
     split = tqdm(articles, desc="splitting sentences", unit=" articles", disable=not show)
     for i, article in enumerate(split, start=1):
-        sentences = split_sentences(article.text)
+        found = split_sentences(article.text)
+        flags = quotable(article.text, found, article.title)
+        sentences = [replace(s, quotable=q) for s, q in zip(found, flags, strict=True)]
         prepared.append((article, sentences, chunk_article(article, sentences, chunking)))
         if on_progress and (i % 20 == 0 or i == len(articles)):
             on_progress("splitting sentences", i, len(articles))

@@ -15,6 +15,7 @@ from index.chunk import Chunk
 from index.filters import published_number
 from index.load import Article
 from index.sentences import Sentence
+from index.statements import quotable
 
 PAGE = 5000  # records read from Chroma in one call (one `get()` of more fails past ~32,000)
 
@@ -128,9 +129,19 @@ class StoredChunk:
     sentence_numbers: tuple[int, ...]
     starts: tuple[int, ...]
     ends: tuple[int, ...]
+    quotable: tuple[bool, ...]  # for each sentence: whether it states something (statements.py)
 
     @classmethod
     def from_record(cls, id: str, document: str, meta: dict[str, Any]) -> StoredChunk:
+        starts, ends = tuple(meta["starts"]), tuple(meta["ends"])
+        if "quotable" in meta:
+            flags = tuple(meta["quotable"])
+        else:  # built before sentences were told apart: told apart now, from the chunk alone
+            local = [
+                Sentence(n, s - starts[0], e - starts[0])
+                for n, (s, e) in enumerate(zip(starts, ends, strict=True))
+            ]
+            flags = tuple(quotable(document, local, str(meta["title"])))
         return cls(
             id=id,
             article_id=str(meta["article_id"]),
@@ -140,16 +151,20 @@ class StoredChunk:
             source=str(meta["source"]),
             text=document,
             sentence_numbers=tuple(meta["sentence_ids"]),
-            starts=tuple(meta["starts"]),
-            ends=tuple(meta["ends"]),
+            starts=starts,
+            ends=ends,
+            quotable=flags,
         )
 
     def sentences(self) -> list[tuple[int, int, int, str]]:
-        """(number, start, end, text) of each of its sentences."""
+        """(number, start, end, text) of each of its sentences that may be quoted."""
         offset = self.starts[0]
         return [
             (n, start, end, self.text[start - offset : end - offset])
-            for n, start, end in zip(self.sentence_numbers, self.starts, self.ends, strict=True)
+            for n, start, end, ok in zip(
+                self.sentence_numbers, self.starts, self.ends, self.quotable, strict=True
+            )
+            if ok
         ]
 
 
@@ -165,6 +180,7 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
         "sentence_ids": [s.n for s in chunk.sentences],
         "starts": [s.start for s in chunk.sentences],
         "ends": [s.end for s in chunk.sentences],
+        "quotable": [s.quotable for s in chunk.sentences],
     }
 
 

@@ -16,11 +16,13 @@ _PARAGRAPH_BREAK = re.compile(r"\n(?![ \t]*[a-z,;)])")
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence: its number in the article and its span in the article's text."""
+    """One sentence: its number in the article, its span in the article's text, and whether it
+    states something that may be quoted (not a heading, question, caption: index/statements.py)."""
 
     n: int
     start: int
     end: int
+    quotable: bool = True
 
 
 @cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.check import check, facts, missing
+from assistant.check import agree, check, facts, fragment, missing
 from assistant.citations import Citation
 
 SOURCES = [
@@ -110,3 +110,162 @@ def test_the_questions_own_words_are_premises_not_claims(embedder: object) -> No
 def test_a_possessive_names_its_owner() -> None:
     assert facts("Senegal's president postponed the vote.", " Senegal") == {"senegal"}
     assert missing({"senegal"}, SOURCES[0]) == set()
+
+
+COLORADO = (
+    "The Supreme Court ruled that Colorado could not use the Constitution's insurrection clause"
+    " to keep former President Donald Trump off its ballot."
+)
+STATE_COURT = (
+    "The Colorado Supreme Court ruled in December that Colorado could use the Constitution's"
+    " insurrection clause to keep former President Donald Trump off its ballot."
+)
+POLAR = [
+    COLORADO,
+    "Nikki Haley is no longer in the race for the Republican presidential nomination.",
+    "The senator refused to answer questions about the border bill on Tuesday.",
+    "Crossings at the U.S.-Mexico border fell sharply in January, officials said.",
+]
+OPPOSITE = "the cited sentence says the opposite"
+FRAGMENT = "a fragment, not a sentence"
+
+
+def cited(texts: list[str]) -> list[Citation]:
+    return [
+        Citation(n, f"p{n}", "T", "", "2024-03-04", "S", text, 0, len(text))
+        for n, text in enumerate(texts, start=1)
+    ]
+
+
+def test_a_sentence_saying_the_opposite_of_its_source_is_dropped(embedder: object) -> None:
+    draft = (
+        "The Supreme Court ruled that Colorado could use an insurrection provision of the"
+        " Constitution to block former President Donald Trump from the ballot [1]."
+    )
+    checked = check(draft, cited(POLAR), embedder)  # type: ignore[arg-type]
+    assert checked.text == "" and checked.dropped == ((draft[:-5] + ".", OPPOSITE),)
+
+
+def test_a_sentence_saying_the_opposite_is_re_cited_to_a_source_that_agrees(
+    embedder: object,
+) -> None:
+    draft = (
+        "The Supreme Court ruled that Colorado could use an insurrection provision of the"
+        " Constitution to block former President Donald Trump from the ballot [1]."
+    )
+    checked = check(draft, cited(POLAR + [STATE_COURT]), embedder)  # type: ignore[arg-type]
+    assert [c.text for c in checked.citations] == [STATE_COURT]
+    assert checked.recited == ((draft[:-5] + ".", OPPOSITE),)
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "Nikki Haley is still in the race for the Republican presidential nomination [2].",
+        "The senator answered questions about the border bill [3].",
+    ],
+)
+def test_no_longer_and_refused_are_not_read_as_their_opposite(embedder: object, draft: str) -> None:
+    checked = check(draft, cited(POLAR), embedder)  # type: ignore[arg-type]
+    assert checked.text == "" and checked.dropped == ((draft[:-5] + ".", OPPOSITE),)
+
+
+@pytest.mark.parametrize(
+    "draft, source",
+    [
+        ("The senator would not answer questions about the border bill [3].", 3),
+        ("Nikki Haley is no longer running for the Republican presidential nomination [2].", 2),
+        (
+            "The Supreme Court said Colorado could not use the insurrection clause to keep"
+            " Donald Trump off its ballot [1].",
+            1,
+        ),
+    ],
+)
+def test_a_denial_that_agrees_with_its_source_is_kept(
+    embedder: object, draft: str, source: int
+) -> None:
+    checked = check(draft, cited(POLAR), embedder)  # type: ignore[arg-type]
+    assert checked.dropped == () and checked.recited == ()
+    assert [c.text for c in checked.citations] == [POLAR[source - 1]]
+
+
+@pytest.mark.parametrize(
+    "claim, source, same",
+    [
+        ("Police said the man was 45.", "Police did not name the man, but said he was 45.", True),
+        ("Trump said it was a big win.", "Trump, who was not there, said it was a big win.", True),
+        ("The mayor did not resign.", "The mayor resigned on Friday.", False),
+        ("Two people were hurt in the fire.", "Nobody was hurt in the fire.", False),
+        (
+            "The senator answered questions.",
+            "The senator did not refuse to answer questions.",
+            True,
+        ),
+        ("Biden will decide whether or not to run.", "Biden will decide whether to run.", True),
+        ("The airport reopened.", "The airport reopened but the port did not reopen.", True),
+    ],
+)
+def test_what_counts_as_saying_the_opposite(claim: str, source: str, same: bool) -> None:
+    assert agree(claim, source) is same
+
+
+@pytest.mark.parametrize(
+    "claim, is_fragment",
+    [
+        ("-Mexico border.", True),
+        ("Mexico border.", True),
+        ("Crossings at the border fell.", False),
+        ("“We will fight on,” he said.", False),
+        ("5 people died there.", False),
+    ],
+)
+def test_a_fragment_is_not_a_sentence(claim: str, is_fragment: bool) -> None:
+    assert fragment(claim) is is_fragment
+
+
+def test_a_fragment_is_never_kept(embedder: object) -> None:
+    whole = "Crossings at the U.S.-Mexico border fell sharply in January [4]."
+    checked = check("-Mexico border fell sharply in January [4]. " + whole, cited(POLAR), embedder)  # type: ignore[arg-type]
+    assert checked.dropped == (("-Mexico border fell sharply in January.", FRAGMENT),)
+    assert checked.text == whole[:-5] + ". [1]"
+
+
+def test_a_line_break_inside_a_hyphenated_name_does_not_split_the_sentence(
+    embedder: object,
+) -> None:
+    draft = "Crossings at the U.S.\n-Mexico border fell sharply in January [4]."
+    checked = check(draft, cited(POLAR), embedder)  # type: ignore[arg-type]
+    assert checked.dropped == ()
+    assert checked.text == "Crossings at the U.S.-Mexico border fell sharply in January. [1]"
+
+
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        (
+            "Crossings fell at the U.S.\n-Mexico border [1].",
+            ["Crossings fell at the U.S.-Mexico border."],
+        ),
+        (
+            "Crossings fell at the U.S.-\nMexico border [1].",
+            ["Crossings fell at the U.S.-Mexico border."],
+        ),
+        (
+            "They met at the U. S.-Mexico border [1]. Biden spoke [2].",
+            ["They met at the U. S.-Mexico border.", "Biden spoke."],
+        ),
+        (
+            "- Crossings fell [1].\n- Abbott sent troops [2].",
+            ["Crossings fell.", "Abbott sent troops."],
+        ),
+        (
+            "1. Crossings fell [1].\n2. Abbott sent troops [2].",
+            ["Crossings fell.", "Abbott sent troops."],
+        ),
+    ],
+)
+def test_an_answer_is_not_split_inside_a_hyphenated_word(text: str, sentences: list[str]) -> None:
+    from assistant.citations import marked_sentences
+
+    assert [claim for claim, _ in marked_sentences(text)] == sentences
