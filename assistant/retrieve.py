@@ -24,12 +24,12 @@ from index.lexical import WORD
 
 CONTEXT_CHARS = 4000  # numbered source sentences (`assistant eval` measures them)
 COVERED = 0.35  # best sentence's cosine to the question below which the articles do not cover it
-TOP_FOR_COVERAGE = 5
+TOP_FOR_COVERAGE = 5  # the sentences whose fit to the question decides coverage
 # An open question reads more chunks, weighs the fortnight before it more, and its articles'
-# ledes (chosen on the tune half of bench/what_happened.jsonl).
+# ledes that name its subject (chosen on the tune half of bench/what_happened.jsonl).
 OPEN_CHUNKS = 30
 OPEN_WINDOW = 1.5
-OPEN_LEDE = 0.3  # the sentences whose fit to the question decides coverage
+OPEN_LEDE = 0.3
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 
 
@@ -94,7 +94,7 @@ def _up_to(filters: Filters, subject: Subject, as_of: date) -> tuple[Filters | N
     """The filters narrowed to the time an open question names, or to the articles published
     by the day after it is asked (dates lag); the day its recency counts from."""
     since = max(filter(None, (filters.since, subject.since)), default=None)
-    last = subject.until or as_of + timedelta(days=1)
+    last = subject.until or min(as_of, date.max - timedelta(days=1)) + timedelta(days=1)
     until = min(filter(None, (filters.until, last)), default=None)
     if since and until and since > until:
         return None, as_of

@@ -114,9 +114,10 @@ def _nice(day: str) -> str:
 
 def messages(found: Retrieval, sources: Sequence[Citation]) -> list[BaseMessage]:
     """The fixed instructions (a system message: a local model caches them), then the numbered
-    sources and the question."""
+    sources and the question. An open question's instructions ask for a dated brief."""
+    instructions = "brief_instructions" if found.subject is not None else "answer_instructions"
     return [
-        SystemMessage(prompts.render("answer_instructions")),
+        SystemMessage(prompts.render(instructions)),
         HumanMessage(prompts.render("answer", sources=sources, question=found.question.text)),
     ]
 

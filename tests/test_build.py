@@ -27,6 +27,7 @@ from index.lexical import LAYOUT, Lexical, build_lexical, open_lexical, rows
 from index.load import Article, load_file
 from index.manifest import Manifest
 from index.places import place
+from index.segments import StoredChunk
 from index.sentences import Sentence, split_sentences
 from index.store import Index, open_index
 from tests.shared import SAMPLE_ARTICLE, Renamed
@@ -217,6 +218,36 @@ def test_any_article_and_any_sentence_can_be_fetched(sample_index: Path) -> None
             "package for Ukraine after funding ran out in December."
         )
         assert index.article("no-such-article") is None
+
+
+def test_sentences_that_state_nothing_are_marked_at_index_time_and_kept_in_the_reader(
+    tmp_path: Path, embedder: Any
+) -> None:
+    text = (
+        "The river flooded the old town on Sunday.\n\nWhat residents should know\n\n"
+        "Why did the river rise so fast?\n\nRescue crews pulled 40 people from their homes."
+    )
+    src = write_articles(tmp_path / "src", {"flood.md": f"---\ntitle: Flood\n---\n{text}"})
+    build(src, tmp_path / "index", embedder)
+    with opened(tmp_path / "index") as index:
+        (record,) = index.segments[0].chunks.get(include=["metadatas"])["metadatas"]
+        assert record["quotable"] == [True, False, False, True]
+        (chunk,) = index.chunks_by_id(index.segments[0].chunks.get()["ids"]).values()
+        quoted = [t for _, _, _, t in chunk.sentences()]
+        assert quoted == [
+            "The river flooded the old town on Sunday.",
+            "Rescue crews pulled 40 people from their homes.",
+        ]
+        article, spans = fetched(index, chunk.article_id)  # the reader shows every line
+        assert [article.text[s.start : s.end] for s in spans][1:3] == [
+            "What residents should know",
+            "Why did the river rise so fast?",
+        ]
+        # An index built before sentences were told apart: told apart when its chunks are read.
+        got = index.segments[0].chunks.get(include=["documents", "metadatas"])
+        older = {k: v for k, v in got["metadatas"][0].items() if k != "quotable"}
+        again = StoredChunk.from_record(got["ids"][0], got["documents"][0], older)
+        assert again.quotable == (True, False, False, True)
 
 
 def test_a_query_finds_the_chunk_that_answers_it(sample_index: Path, embedder: Any) -> None:

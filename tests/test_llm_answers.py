@@ -8,12 +8,14 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 import prompts
+from assistant.brief import brief
 from assistant.chain import Assistant
 from assistant.config import Settings
 from assistant.llm import LLMUnavailable, load_chat_model
 from assistant.question import Question
 from assistant.result import Answer, Revision
 from assistant.retrieve import Retrieval
+from assistant.write import messages
 
 QUESTION = Question.ask("What happened in Avdiivka?")
 
@@ -133,11 +135,17 @@ def test_condense_rewrites_a_follow_up(sample_index: Path, embedder: object) -> 
 
 
 def test_every_prompt_renders_with_its_variables() -> None:
-    assert set(prompts.names()) >= {"answer", "answer_instructions", "condense_question"}
+    assert set(prompts.names()) >= {
+        "answer",
+        "answer_instructions",
+        "brief_instructions",
+        "condense_question",
+    }
     source = {"n": 1, "title": "T", "published": "2024-01-01", "text": "S."}
     filled = {
         "answer": {"sources": [source], "question": "Q?"},
         "answer_instructions": {},
+        "brief_instructions": {},
         "condense_question": {"history": [{"role": "user", "content": "H"}], "question": "Q?"},
     }
     for name in prompts.names():
@@ -145,6 +153,21 @@ def test_every_prompt_renders_with_its_variables() -> None:
         assert ("Q?" in text or not filled[name]) and "{{" not in text and "{%" not in text
     with pytest.raises(KeyError, match="needs"):
         prompts.render("answer", question="Q?")
+
+
+def test_an_open_question_asks_the_model_for_a_dated_brief_of_the_briefs_sentences(
+    sample_index: Path, embedder: object
+) -> None:
+    assistant = Assistant(sample_index, embedder, FakeListChatModel(responses=["-"]))  # type: ignore[arg-type]
+    found = assistant.retrieve(Question.ask("What happened in Avdiivka?"))
+    assert found.subject is not None and found.query == "Avdiivka"
+    system, human = messages(found, found.context)
+    assert "news brief" in str(system.content) and "newest first" in str(system.content)
+    # The model reads the brief's sentences, with their dates, the lead first.
+    assert found.context[0].text == next(iter(brief(found.sentences, 10_000))).text
+    assert "(Zelenskyy in Paris" in str(human.content) and "2024-02-16)" in str(human.content)
+    specific = assistant.retrieve(Question.ask("How many troops does Russia have there?"))
+    assert "news brief" not in str(messages(specific, specific.context)[0].content)
 
 
 def test_llm_spec_errors_are_clear() -> None:
