@@ -19,8 +19,9 @@ _WHAT = r"what(?:'s|’s| is| has| had| was| were| have)?(?: been| is)?"
 _OPEN = re.compile(
     r"^(?:so|and|ok(?:ay)?|hey|please)?[,\s]*(?:can you |could you )?(?:"
     + _WHAT
-    + r" (?:happen(?:ed|ing|s)?|going on|new|up|the (?:latest|news|story|deal|update))"
+    + r" (?:happen(?:ed|ing|s)?|going on|the (?:latest|news|story|deal|update))"
     r"(?: (?:in|to|with|at|on|about|over|for|regarding|around|inside|between))?"
+    r"|what(?:'s|’s| is| has been)? (?:new|up) (?:in|with|at|on|about|for|regarding)"
     r"|what do (?:we|you|i) know (?:about|of|on)"
     r"|what (?:is|are) the (?:latest|news|updates?) (?:on|about|in|with|from|regarding)"
     r"|tell me (?:more |the news |everything )?(?:about|on)"

@@ -44,7 +44,9 @@ ASKED = date(2024, 3, 13)
         ),
         ("What happened yesterday?", None),  # no subject to search
         ("Tell me more about that.", None),  # a follow-up: the conversation's subject
+        ("What's new with the Key Bridge?", Subject("the Key Bridge")),
         ("Who won the Super Bowl?", None),
+        ("What new technology was made available to prisoners?", None),
         ("What is the capital of France?", None),
     ],
 )
