@@ -16,6 +16,7 @@ from index.sentences import Sentence, paragraphs
 
 # What may follow a sentence's end mark: closing quotes and brackets ('... he said.")'), and
 # the stars and rules of a separator line.
+HEADING_LINE = 250  # characters: a longer paragraph without an end mark is prose cut short
 _CLOSERS = "\"'”’)]»*_ "
 _END_MARKS = ".!?…"
 
@@ -146,19 +147,29 @@ def quotable(text: str, sentences: Sequence[Sentence], title: str = "") -> list[
 
 def rejections(text: str, sentences: Sequence[Sentence], title: str = "") -> list[str]:
     """Why each sentence may not be quoted ("question", "heading", ...); "" when it may."""
-    alone = _alone_in_paragraph(text, sentences)
+    alone, unended = _paragraph_shapes(text, sentences)
     title_key = _title_key(title)
-    return [_reason(text[s.start : s.end], alone[i], title_key) for i, s in enumerate(sentences)]
+    return [
+        _reason(text[s.start : s.end], alone[i], unended[i], title_key)
+        for i, s in enumerate(sentences)
+    ]
 
 
-def _reason(sentence: str, alone: bool, title_key: str) -> str:
+def _reason(sentence: str, alone: bool, unended: bool, title_key: str) -> str:
     """The first rule that rejects `sentence`, or "" when none does."""
     last = sentence.rstrip(_CLOSERS)[-1:]
     if last == "?" and not _QUOTED_QUESTION.search(sentence):
         return "question"
     # A heading: a paragraph of its own that does not end as a sentence does, a label or lead-in
-    # ending with a colon ("Developments:", "The following made the cut:"), or the title.
-    if last == ":" or (alone and last not in _END_MARKS) or _near_title(sentence, title_key):
+    # ending with a colon ("Developments:", "The following made the cut:"), the title, or any
+    # sentence of a short line that does not end as a sentence does ("What's next?Israel's
+    # conflict with Iran moves out of the shadows": a link, split at its "?").
+    if (
+        last == ":"
+        or (alone and last not in _END_MARKS)
+        or unended
+        or _near_title(sentence, title_key)
+    ):
         return "heading"
     if _FRAGMENT.match(sentence):
         return "fragment"
@@ -186,14 +197,30 @@ def _keyword_rule(lower: str) -> str:
     return ""
 
 
-def _alone_in_paragraph(text: str, sentences: Sequence[Sentence]) -> list[bool]:
-    """For each sentence, whether it is the only sentence of its paragraph."""
-    starts = [start for start, _ in paragraphs(text)]
+def _paragraph_shapes(text: str, sentences: Sequence[Sentence]) -> tuple[list[bool], list[bool]]:
+    """For each sentence, whether it is the only sentence of its paragraph, and whether its
+    paragraph is a short line (HEADING_LINE characters at most) that ends with no end mark and
+    none of whose sentences ends with "." or "!"."""
+    spans = paragraphs(text)
+    starts = [start for start, _ in spans]
     where = [bisect_right(starts, s.start) for s in sentences]
-    return [
+    alone = [
         (i == 0 or where[i - 1] != p) and (i + 1 == len(where) or where[i + 1] != p)
         for i, p in enumerate(where)
     ]
+    # A line whose sentences end with "." or "!" is prose that lost its last period.
+    prose = {
+        p
+        for s, p in zip(sentences, where, strict=True)
+        if text[s.start : s.end].rstrip(_CLOSERS)[-1:] in ".!"
+    }
+    unended = []
+    for p in where:
+        start, end = spans[p - 1] if p else (0, 0)
+        line = text[start:end].rstrip(_CLOSERS)
+        short = 0 < len(line) <= HEADING_LINE and line[-1] not in _END_MARKS
+        unended.append(short and p not in prose)
+    return alone, unended
 
 
 def _key(text: str) -> str:

@@ -329,6 +329,20 @@ CASES: list[tuple[str, str, str, str]] = [
         "",
         "",
     ),
+    # A link line split at its "?": the headline after it is no statement either; a prose
+    # paragraph that lost its last period still states something.
+    (
+        "It rained.\n\nWhat now?The river's long fight with the town moves to the courts\n\nIt ended.",
+        "The river's long fight with the town moves to the courts",
+        "heading",
+        "",
+    ),
+    (
+        "It rained.\n\nThe storm hit on Monday. It left 3,000 homes without power\n\nIt ended.",
+        "It left 3,000 homes without power",
+        "",
+        "",
+    ),
     # Live pages about themselves, and the near misses that state news.
     (
         "Editor's note: This page reflects the news of the storm on Monday, May 6. It rained.",
