@@ -332,8 +332,8 @@ CASES: list[tuple[str, str, str, str]] = [
     # A link line split at its "?": the headline after it is no statement either; a prose
     # paragraph that lost its last period still states something.
     (
-        "It rained.\n\nWhat now?The river's long fight with the town moves to the courts\n\nIt ended.",
-        "The river's long fight with the town moves to the courts",
+        "It rained.\n\nWhat now?The river's long fight with the town moves to court\n\nIt ended.",
+        "The river's long fight with the town moves to court",
         "heading",
         "",
     ),
