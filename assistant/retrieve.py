@@ -25,9 +25,8 @@ from index.lexical import WORD
 CONTEXT_CHARS = 4000  # numbered source sentences (`assistant eval` measures them)
 COVERED = 0.35  # best sentence's cosine to the question below which the articles do not cover it
 TOP_FOR_COVERAGE = 5  # the sentences whose fit to the question decides coverage
-# An open question reads more chunks, weighs the fortnight before it more, and its articles'
-# ledes that name its subject (chosen on the tune half of bench/what_happened.jsonl).
-OPEN_CHUNKS = 30
+# An open question weighs the fortnight before it more, and its articles' ledes that name its
+# subject (chosen on the tune half of bench/what_happened.jsonl).
 OPEN_WINDOW = 1.5
 OPEN_LEDE = 0.3
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
@@ -69,9 +68,7 @@ def retrieve(
     elif subject is None:
         chunks = searcher.chunks(query, filters, as_of)
     else:  # the news of the subject: its recent articles and what they say first
-        chunks = searcher.with_ledes(
-            searcher.chunks(query, filters, as_of, k=OPEN_CHUNKS, w_window=OPEN_WINDOW)
-        )
+        chunks = searcher.with_ledes(searcher.chunks(query, filters, as_of, w_window=OPEN_WINDOW))
     sentences = tuple(
         rank_sentences(
             query,
