@@ -30,12 +30,14 @@ RELEVANT = 0.15
 W_AGREE = 1.0  # the other articles' agreement with a lead candidate, beside its own fit
 SAME_MEANING = 0.8  # cosine over which two sentences say the same thing
 SAME_WORDS = 0.7  # share of words over which two sentences say the same thing
-SENTENCES = 6
+SENTENCES = 6  # in a quoted brief; a model's sources are bounded by characters only
 
 
-def brief(sentences: Sequence[RankedSentence], chars: int) -> list[RankedSentence]:
-    """Up to SENTENCES sentences of at most `chars` characters in all, in the order they are
-    read: the lead, then the developments newest first."""
+def brief(
+    sentences: Sequence[RankedSentence], chars: int, limit: int = SENTENCES
+) -> list[RankedSentence]:
+    """Up to `limit` sentences of at most `chars` characters in all, in the order they are read:
+    the lead, then the developments newest first."""
     if not sentences:
         return []
     top = max(s.chunk.score for s in sentences)
@@ -50,7 +52,7 @@ def brief(sentences: Sequence[RankedSentence], chars: int) -> list[RankedSentenc
     by_score = sorted(about, key=lambda s: s.score, reverse=True)
     chosen, size = [lead], len(lead.text)
     for s in dict.fromkeys([s for s in by_score if s in ledes] + by_score):
-        if len(chosen) == SENTENCES:
+        if len(chosen) == limit:
             break
         if s in chosen or size + len(s.text) > chars or any(_same(s, c) for c in chosen):
             continue

@@ -81,7 +81,8 @@ def retrieve(
     )
     covered = covers(query if subject else question.text, query, sentences, sentence_embedder)
     if subject is not None:
-        context = tuple(citation(i, s) for i, s in enumerate(brief(sentences, context_chars), 1))
+        chosen = brief(sentences, context_chars, limit=len(sentences))
+        context = tuple(citation(i, s) for i, s in enumerate(chosen, 1))
     else:
         context = numbered_context(sentences, context_chars)
     return Retrieval(question, query, subject, sentences, context, covered)
