@@ -19,13 +19,12 @@ from datetime import date
 
 import numpy as np
 
-from assistant.rank import LEDE, RankedSentence
+from assistant.rank import LEDE, LEDE_MATCH, RankedSentence
 from assistant.search import near_duplicate
 
 ABOUT = 0.5  # share of the best chunk's fused score that an article about the subject reaches
-# A lede fits the subject when it holds MATCHED of the subject's IDF weight (index/lexical.py) or
-# its cosine to the subject is within RELEVANT of the best sentence's.
-MATCHED = 0.5
+# A lede fits the subject when it names it (rank.LEDE_MATCH of its IDF weight, as for the lede's
+# bonus there) or its cosine to the subject is within RELEVANT of the best sentence's.
 RELEVANT = 0.15
 W_AGREE = 1.0  # the other articles' agreement with a lead candidate, beside its own fit
 SAME_MEANING = 0.8  # cosine over which two sentences say the same thing
@@ -46,7 +45,7 @@ def brief(
     ledes = [
         s
         for s in about
-        if s.number < LEDE and (s.matched >= MATCHED or s.similarity >= best - RELEVANT)
+        if s.number < LEDE and (s.matched >= LEDE_MATCH or s.similarity >= best - RELEVANT)
     ]
     lead = _lead(ledes or about, about)
     by_score = sorted(about, key=lambda s: s.score, reverse=True)

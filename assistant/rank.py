@@ -77,7 +77,7 @@ def rank_sentences(
             RankedSentence(
                 chunk, number, start, end, text, float(sim + prior[i]), float(sim), matched[i], vec
             )
-            for i, sim, vec in zip(keep, similarity, vectors, strict=False)
+            for i, sim, vec in zip(keep, similarity, vectors[:-1], strict=True)
             for chunk, number, start, end, text in [pieces[i]]
         ),
         key=lambda s: s.score,

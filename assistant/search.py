@@ -95,8 +95,7 @@ class Searcher:
         dense = self._dense(vector, filters, WINDOW_POOL if recent else pool, pool)
         rankings = [(dense_weight, dense[:pool]), (1.0, self._lexical(query, filters, pool))]
         if recent is not None:
-            low, high = day_number(recent.since), day_number(recent.until)
-            in_window = [cid for cid in dense if low <= self.published[cid] <= high][:pool]
+            in_window = self._of_days(dense, recent)[:pool]
             rankings += [
                 (w_window * dense_weight, in_window),
                 (w_window, self._lexical(query, recent, pool)),
@@ -132,12 +131,17 @@ class Searcher:
         nearest = self.index.nearest(
             vector, max(depth, WINDOW_POOL), where(Filters(sources=filters.sources))
         )
-        low = day_number(filters.since) or 1  # undated articles are of no day
-        high = day_number(filters.until) or 99999999
-        dated = [cid for cid in nearest if low <= self.published[cid] <= high]
+        dated = self._of_days(nearest, filters)
         if len(dated) >= pool:
             return dated[:depth]
         return self.index.nearest(vector, depth, where(filters))
+
+    def _of_days(self, ids: list[str], filters: Filters) -> list[str]:
+        """The chunks of `ids` published between the filters' dates (undated ones are of no
+        day)."""
+        low = day_number(filters.since) or 1
+        high = day_number(filters.until) or 99999999
+        return [cid for cid in ids if low <= self.published[cid] <= high]
 
     def _distinct(self, order: list[str], fused: dict[str, float], k: int) -> list[RankedChunk]:
         stored = self.index.chunks_by_id(order)

@@ -103,6 +103,7 @@ def ask_all(index_dir: Path, questions: Path) -> list[Brief]:
     """Every question asked of the index by this process's `assistant` (a child's)."""
     from assistant.api import get_assistant
     from assistant.config import Settings
+    from assistant.evaluate import _reproduced  # the offset check of `assistant eval`
     from assistant.question import Question
 
     assistant = get_assistant(Settings.from_env(index_dir=str(index_dir)))
@@ -113,7 +114,6 @@ def ask_all(index_dir: Path, questions: Path) -> list[Brief]:
         *_, result = assistant.write(found)
         seconds = time.perf_counter() - started
         shown = plain(result.text)[:BRIEF_CHARS]
-        articles = {c.article_id: assistant.article(c.article_id) for c in result.citations}
         briefs.append(
             Brief(
                 record["id"],
@@ -123,11 +123,7 @@ def ask_all(index_dir: Path, questions: Path) -> list[Brief]:
                 [f.found_in(shown) for f in record["facts"]],
                 [f.vital for f in record["facts"]],
                 [c.text for c in result.citations if NOT_A_STATEMENT.search(c.text)],
-                sum(
-                    (got := articles[c.article_id]) is None
-                    or got[0].text[c.start : c.end] != c.text
-                    for c in result.citations
-                ),
+                sum(not _reproduced(assistant, c) for c in result.citations),
                 seconds,
             )
         )

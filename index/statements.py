@@ -214,13 +214,13 @@ def _paragraph_shapes(text: str, sentences: Sequence[Sentence]) -> tuple[list[bo
         for s, p in zip(sentences, where, strict=True)
         if text[s.start : s.end].rstrip(_CLOSERS)[-1:] in ".!"
     }
-    unended = []
-    for p in where:
+    headings = set()
+    for p in set(where) - prose:
         start, end = spans[p - 1] if p else (0, 0)
         line = text[start:end].rstrip(_CLOSERS)
-        short = 0 < len(line) <= HEADING_LINE and line[-1] not in _END_MARKS
-        unended.append(short and p not in prose)
-    return alone, unended
+        if 0 < len(line) <= HEADING_LINE and line[-1] not in _END_MARKS:
+            headings.add(p)
+    return alone, [p in headings for p in where]
 
 
 def _key(text: str) -> str:
