@@ -110,10 +110,17 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from index.store import current
+    from index.store import current, open_index
 
     where = settings.place()
     m = current(where)
+    index = open_index(where, m)  # a segment gone or damaged: one line
+    try:
+        for segment in index.segments:
+            segment.articles.count()
+            segment.chunks.count()
+    finally:
+        index.close()
     segments = len(m.parts)
     print(
         f"index {where.name}: {m.articles} articles, {m.sentences} sentences, "

@@ -39,6 +39,7 @@ class Settings:
 
     index_dir: Path = field(default_factory=lambda: data_dir() / "index")
     chroma_url: str = ""  # a Chroma server (`chroma run`) holding the index instead of index_dir
+    chroma_timeout: float = 30.0  # seconds a Chroma server has to answer one request
     embed_model: str = DEFAULT_MODEL
     # The chunk vectors: "minilm" (embed_model itself) or "static" (distilled from it: a build
     # several times faster); sentences are ranked with embed_model either way. Unset: what the
@@ -101,7 +102,7 @@ class Settings:
         `index_dir`; a server's BM25 is kept in `cache_dir`."""
         from index.places import place
 
-        return place(self.index_dir, self.chroma_url, self.cache_dir)
+        return place(self.index_dir, self.chroma_url, self.cache_dir, self.chroma_timeout)
 
 
 _TYPES: dict[str, type] = {"Path": Path, "str": str, "int": int, "float": float}

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import chromadb
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
@@ -71,7 +72,14 @@ def rebuild(
     show = sys.stderr.isatty() if progress is None else progress
     embedder = embedder or default_embedder()
     model = str(getattr(embedder, "name", DEFAULT_MODEL))
-    with _writing(where), where.building():
+
+    def waiting(message: str) -> None:
+        if show:
+            print(message, file=sys.stderr, flush=True)
+        if on_progress:
+            on_progress(message, 0, 0)
+
+    with _writing(where), where.building(waiting):
         try:
             previous = where.manifest()
         except IndexMismatch:  # an index of an earlier format: built anew
@@ -107,6 +115,8 @@ def rebuild(
                 generation=previous.generation + 1 if previous else 1,
                 previous=tuple(previous.segment_ids) if previous else (),
             )
+            if on_progress:
+                on_progress("saving the index", 0, 0)
             _save_bm25(where, manifest)  # before publishing: readers find it ready
             where.publish(manifest)
         except BaseException:
@@ -193,7 +203,13 @@ def _catalogue(
     if base is None:
         return {}
     check_settings(base, model, chunking)
-    index = Index(where, base)
+    try:
+        index = Index(where, base)
+    except FileNotFoundError as error:  # a segment the manifest lists is gone
+        raise IndexDamaged(
+            f"the index at {where.name} is damaged ({error}): rebuild it with "
+            "`assistant index SOURCE --full`"
+        ) from error
     try:
         return index.catalogue()
     finally:
@@ -237,15 +253,18 @@ def _manifest(
 
 @contextmanager
 def _writing(where: Place) -> Iterator[None]:
-    """A file system or SQLite error while writing is one line, not a traceback (a Chroma server
-    that does not answer is one already: index/store.py)."""
+    """A file system, SQLite or local Chroma error while writing (a full disk: "database or disk
+    is full", "Error in compaction") is one line, not a traceback (a Chroma server that does not
+    answer, or a segment that cannot be read, is one already: index/places.py)."""
     try:
         yield
-    except (OSError, sqlite3.Error) as error:
+    except (OSError, sqlite3.Error, chromadb.errors.ChromaError) as error:
         raise IndexProblem(f"cannot write the index at {where.name}: {_why(error)}") from error
 
 
-def _why(error: OSError | sqlite3.Error) -> str:
+def _why(error: Exception) -> str:
+    if isinstance(error, chromadb.errors.ChromaError):  # "Error in compaction: ..."
+        return f"{error} (is the disk full?)"
     if not isinstance(error, OSError):
         return str(error)
     where = error.filename and Path(error.filename)

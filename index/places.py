@@ -6,7 +6,12 @@ In a folder (`--index-dir DIR`):
     DIR/manifest.json              the current manifest
     DIR/segments/<id>/             a Chroma PersistentClient: collections `chunks`, `articles`
 On a Chroma server (`--chroma-url URL`): collections `news-<id>-chunks`, `news-<id>-articles`,
-and `news-manifest`, whose one record holds the manifest.
+and `news-manifest`, whose record `manifest` holds the manifest and whose `lock-<n>` records are
+the builds' lock (`_ServerLock`).
+
+Builds take turns: a second one waits for the first to end (a folder's lock file; a server's lock
+records), so a CLI run, an upload and a scheduled update may all start at once and none is lost.
+Every request to a server has a deadline (`Settings.chroma_timeout`).
 """
 
 from __future__ import annotations
@@ -16,9 +21,14 @@ import fcntl
 import hashlib
 import os
 import shutil
+import socket
+import sqlite3
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as Timeout
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -37,14 +47,31 @@ from index.segments import Segment
 SERVER_NAME = "news"  # prefix of this index's collections on a Chroma server
 PARTIAL = ".partial"  # a local segment folder still being written
 READERS = ".readers"  # readers hold a shared lock on this file of a local segment
+DEADLINE = 30.0  # default seconds a Chroma server has to answer one request
+Waiting = Callable[[str], None]  # told, once, that a build waits for another
 
 
-def unreachable(url: str, error: BaseException) -> IndexProblem:
+def unreachable(url: str, error: BaseException, deadline: float = DEADLINE) -> IndexProblem:
     """One line for a Chroma server that does not answer."""
-    why = str(error) or type(error).__name__
+    if isinstance(error, httpx.TimeoutException | Timeout):
+        why = f"no answer within {deadline:g} s"
+    else:
+        why = str(error) or type(error).__name__
     return IndexProblem(
         f"the Chroma server at {url} does not answer ({why}): start it (`chroma run --path DIR "
         "--port PORT`) or check --chroma-url / ASSISTANT_CHROMA_URL, then try again"
+    )
+
+
+def damaged(where: str, segment: str, error: BaseException) -> IndexDamaged:
+    """One line for a segment of a folder index that cannot be read, with the first error of the
+    chain (what Chroma raises last can be an error of its own clean-up)."""
+    while error.__context__ is not None:
+        error = error.__context__
+    why = str(error) or type(error).__name__
+    return IndexDamaged(
+        f"segment {segment} of the index at {where} cannot be read ({why}): rebuild it with "
+        "`assistant index SOURCE --full`"
     )
 
 
@@ -65,9 +92,10 @@ class _Guarded:
     server cannot be reached or drops the connection (httpx's errors): the one place where an
     unreachable store is translated, whoever calls it."""
 
-    def __init__(self, target: Any, url: str):
+    def __init__(self, target: Any, url: str, deadline: float = DEADLINE):
         self._target = target
         self._url = url
+        self._deadline = deadline
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
@@ -78,14 +106,40 @@ class _Guarded:
             try:
                 result = value(*args, **kwargs)
             except httpx.HTTPError as error:
-                raise unreachable(self._url, error) from error
+                raise unreachable(self._url, error, self._deadline) from error
             except SERVER_TROUBLE as error:
                 raise IndexProblem(f"the Chroma server at {self._url} answered: {error}") from error
             except Exception as error:
                 if type(error) is not Exception:  # chromadb's bare Exception: an HTTP error status
                     raise
                 raise IndexProblem(f"the Chroma server at {self._url} answered: {error}") from error
-            return _Guarded(result, self._url) if isinstance(result, Collection) else result
+            if isinstance(result, Collection):
+                return _Guarded(result, self._url, self._deadline)
+            return result
+
+        return call
+
+
+class _Readable:
+    """A local segment's client, or a collection it returned, whose read errors (a damaged
+    `chroma.sqlite3`, a file it cannot open) say which segment to rebuild, in one line."""
+
+    def __init__(self, target: Any, where: str, segment: str):
+        self._target, self._where, self._segment = target, where, segment
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = value(*args, **kwargs)
+            except (chromadb.errors.ChromaError, sqlite3.Error, OSError) as error:
+                raise damaged(self._where, self._segment, error) from error
+            if isinstance(result, Collection):
+                return _Readable(result, self._where, self._segment)
+            return result
 
         return call
 
@@ -135,8 +189,8 @@ class Place:
         raise NotImplementedError
 
     @contextmanager
-    def building(self) -> Iterator[None]:
-        """One build at a time."""
+    def building(self, waiting: Waiting) -> Iterator[None]:
+        """One build at a time: wait for any other to end (`waiting` is told once)."""
         yield
 
 
@@ -191,8 +245,18 @@ class Folder(Place):
                 client = chromadb.PersistentClient(
                     path=str(folder / "chroma"), settings=_settings()
                 )
-            return Segment(id, client, on_close=close)
-        except BaseException:  # a damaged segment: its lock and client are let go
+            # Written by this build: its errors are a build's (index/build.py says them).
+            reads = client if create else _Readable(client, self.name, id)
+            return Segment(id, reads, on_close=close)
+        except Exception as error:  # a damaged segment: its lock and client are let go
+            close()
+            if create:
+                raise
+            # What Chroma raises for a damaged database varies ("database disk image is
+            # malformed"; an AttributeError from its own clean-up after that): the segment
+            # cannot be opened, whatever the error.
+            raise damaged(self.name, id, error) from error
+        except BaseException:
             close()
             raise
 
@@ -210,7 +274,7 @@ class Folder(Place):
                 _remove_unless_held(folder)
 
     @contextmanager
-    def building(self) -> Iterator[None]:
+    def building(self, waiting: Waiting) -> Iterator[None]:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             handle = open(self.path / ".lock", "w")  # noqa: SIM115 - held for the whole build
@@ -219,12 +283,14 @@ class Folder(Place):
                 f"cannot write the index at {self.path}: {error.strerror}"
             ) from error
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # the kernel lets go of a killed build's lock
+                waiting(f"waiting for another build of {self.name} to finish")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        except BaseException:
             handle.close()
-            raise IndexProblem(
-                f"another build of {self.path} is running; try again later"
-            ) from error
+            raise
         try:
             for tmp in self.path.glob(".manifest-*"):  # what a killed build left
                 tmp.unlink()
@@ -266,23 +332,24 @@ def _remove_unless_held(folder: Path) -> None:
 class Server(Place):
     """An index on a Chroma server (`chroma run`): everything lives in its collections."""
 
-    def __init__(self, url: str, cache_dir: Path | None = None):
-        parsed = urlparse(url if "://" in url else f"http://{url}")
+    def __init__(self, url: str, cache_dir: Path | None = None, deadline: float = DEADLINE):
+        try:
+            parsed = urlparse(url if "://" in url else f"http://{url}")
+            port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+        except ValueError as error:  # e.g. a port past 65535
+            raise IndexProblem(f"not a Chroma server URL: {url!r} ({error})") from error
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise IndexProblem(f"not a Chroma server URL: {url!r} (like http://localhost:8000)")
         self.name = url
+        self.deadline = deadline
         # BM25 is kept on this machine: the server has no place for it.
         url_key = hashlib.sha256(url.encode()).hexdigest()[:16]
         self.bm25_dir = Path(cache_dir or cache_root()).expanduser() / "bm25" / url_key
-        port = parsed.port or (443 if parsed.scheme == "https" else 8000)
-        try:
-            client = chromadb.HttpClient(
-                host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=_settings()
-            )
-        except ValueError as error:  # how the client says its first request failed
-            raise unreachable(url, error) from error
-        self.client: Any = _Guarded(client, url)
+        base = f"{parsed.scheme}://{parsed.hostname}:{port}"
+        _check_chroma(url, base, deadline)
+        self.client: Any = _Guarded(_client(url, parsed, port, deadline), url, deadline)
         self._state = f"{SERVER_NAME}-manifest"
+        self._lock: _ServerLock | None = None  # held while this place builds
 
     def manifest(self) -> Manifest | None:
         try:
@@ -293,8 +360,14 @@ class Server(Place):
         return Manifest.from_json(got["documents"][0], self.name) if got["ids"] else None
 
     def publish(self, manifest: Manifest) -> None:
-        state = self.client.get_or_create_collection(self._state, embedding_function=None)
-        state.upsert(ids=["manifest"], embeddings=[[0.0]], documents=[manifest.to_json()])
+        if self._lock is not None:
+            self._lock.confirm()
+        self._state_collection().upsert(
+            ids=["manifest"], embeddings=[[0.0]], documents=[manifest.to_json()]
+        )
+
+    def _state_collection(self) -> Any:
+        return self.client.get_or_create_collection(self._state, embedding_function=None)
 
     def segment(self, id: str, create: bool = False) -> Segment:
         prefix = f"{SERVER_NAME}-{id}-"
@@ -319,8 +392,183 @@ class Server(Place):
             with contextlib.suppress(chromadb.errors.NotFoundError):
                 self.client.delete_collection(f"{SERVER_NAME}-{id}-{what}")
 
+    @contextmanager
+    def building(self, waiting: Waiting) -> Iterator[None]:
+        lock = _ServerLock(self._state_collection(), self.name)
+        lock.acquire(waiting)
+        self._lock = lock
+        try:
+            yield
+        except Exception:
+            lock.confirm()  # the failure of a build overtaken (its segment dropped) says so
+            raise
+        finally:
+            self._lock = None
+            lock.release()
 
-def place(index_dir: Path | str, chroma_url: str = "", cache_dir: Path | None = None) -> Place:
-    """The index at a Chroma server when `chroma_url` is given (its BM25 kept in `cache_dir`),
-    else in `index_dir`."""
-    return Server(chroma_url, cache_dir) if chroma_url else Folder(Path(index_dir))
+
+def _check_chroma(url: str, base: str, deadline: float) -> None:
+    """Whether a Chroma server answers at `base` within the deadline: one line if not (nothing
+    there, a server that never answers, a web server that is not Chroma)."""
+    try:
+        answer = httpx.get(f"{base}/api/v2/heartbeat", timeout=deadline)
+    except httpx.HTTPError as error:
+        raise unreachable(url, error, deadline) from error
+    try:
+        ok = answer.status_code == 200 and "nanosecond heartbeat" in answer.json()
+    except ValueError:
+        ok = False
+    if not ok:
+        kind = answer.headers.get("content-type", "no content type").split(";")[0]
+        raise IndexProblem(
+            f"{url} is not a Chroma server (its heartbeat answered HTTP {answer.status_code}, "
+            f"{kind}): check --chroma-url / ASSISTANT_CHROMA_URL"
+        )
+
+
+def _client(url: str, parsed: Any, port: int, deadline: float) -> Any:
+    """A Chroma HttpClient whose every request has `deadline` seconds to be answered.
+
+    Chroma's client has no timeout setting: it builds its httpx session with none (chromadb
+    1.5.9, api/fastapi.py), and asks the server twice while it is made. So it is made in a
+    thread given the deadline, and its session is then given one.
+    """
+
+    def make() -> Any:
+        return chromadb.HttpClient(
+            host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=_settings()
+        )
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="chroma-connect")
+    try:
+        client = pool.submit(make).result(timeout=deadline)
+    except (Timeout, httpx.HTTPError) as error:
+        raise unreachable(url, error, deadline) from error
+    except ValueError as error:  # how the client says its first request failed
+        raise unreachable(url, error, deadline) from error
+    finally:
+        pool.shutdown(wait=False)
+    session = client._server._session  # noqa: SLF001 - no public way (see above)
+    assert isinstance(session, httpx.Client), "chromadb's HTTP client changed: see _client"
+    session.timeout = httpx.Timeout(deadline)
+    return client
+
+
+LEASE = 30.0  # seconds a server's lock may go without a heartbeat before a waiting build takes it
+HEARTBEAT = 3.0  # seconds between a holder's heartbeats
+POLL = 0.5  # seconds between a waiting build's looks at the lock
+
+
+class _ServerLock:
+    """One build at a time on a Chroma server, across processes and machines.
+
+    The lock is a sequence of records `lock-<n>` in the state collection; the newest says who
+    holds it and whether it is held. Every change (take, heartbeat, release, take-over) adds
+    record n+1, and Chroma keeps the first record added under an id and ignores later adds of it
+    (checked with six processes racing for 60 ids: every one agreed on one winner), so of two
+    builds adding the same n+1 exactly one wins; each reads the newest record back to learn which.
+    The holder adds a record every HEARTBEAT seconds; a build killed (kill -9, a machine lost)
+    stops doing so, and a waiting build takes the lock over once the newest record has not
+    changed for LEASE seconds of its own clock (no clocks are compared), or at once when the
+    holder was a process of this machine that is gone.
+    """
+
+    def __init__(self, state: Any, name: str):
+        self._state, self._name = state, name
+        self._me = {"owner": uuid.uuid4().hex, "host": socket.gethostname(), "pid": os.getpid()}
+        self._n = 0  # the newest record this build added while holding the lock
+        self._lost = False
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+        self._guard = threading.Lock()  # the heartbeat and release add records one at a time
+
+    def _newest(self) -> tuple[int, dict[str, Any]]:
+        got = self._state.get(where={"lock": {"$gte": 0}}, include=["metadatas"])
+        if not got["ids"]:
+            return 0, {"held": False}
+        meta = max(got["metadatas"], key=lambda m: int(m["lock"]))
+        return int(meta["lock"]), meta
+
+    def _add(self, n: int, held: bool) -> bool:
+        """Add record n; whether it is ours and the newest."""
+        meta = {"lock": n, "held": held, **self._me}
+        self._state.add(ids=[f"lock-{n}"], embeddings=[[0.0]], metadatas=[meta])
+        newest, got = self._newest()
+        return newest == n and got.get("owner") == self._me["owner"]
+
+    def acquire(self, waiting: Waiting) -> None:
+        seen: tuple[int, str] | None = None
+        since = time.monotonic()
+        told = False
+        while True:
+            n, meta = self._newest()
+            if (n, str(meta.get("owner"))) != seen:
+                seen, since = (n, str(meta.get("owner"))), time.monotonic()
+            stale = time.monotonic() - since > LEASE or _gone(meta)
+            if (not meta["held"] or stale) and self._add(n + 1, True):
+                self._n = n + 1
+                break
+            if not told:
+                waiting(f"waiting for another build of {self._name} to finish")
+                told = True
+            time.sleep(POLL)
+        self._beat = threading.Thread(target=self._heartbeat, daemon=True, name="lock-heartbeat")
+        self._beat.start()
+
+    def _heartbeat(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(HEARTBEAT):
+            with self._guard:
+                try:
+                    if not self._add(self._n + 1, True):
+                        self._lost = True
+                        return
+                    self._n += 1
+                    last = time.monotonic()
+                    self._state.delete(ids=[f"lock-{self._n - 3}"])  # keep the last few
+                except IndexProblem:  # the server did not answer: try again, within the lease
+                    if time.monotonic() - last > LEASE:
+                        self._lost = True
+                        return
+
+    def confirm(self) -> None:
+        """Raise unless this build still holds the lock (checked before it publishes)."""
+        n, meta = self._newest()
+        if self._lost or meta.get("owner") != self._me["owner"] or not meta["held"]:
+            self._lost = True
+            raise IndexProblem(
+                f"another build took over the index at {self._name} while this one was not "
+                f"heard from for {LEASE:g} s; nothing of this build was published: run it again"
+            )
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join()
+        with self._guard:
+            if not self._lost:
+                self._add(self._n + 1, False)
+
+
+def _gone(meta: dict[str, Any]) -> bool:
+    """Whether a lock record's holder was a process of this machine that has ended."""
+    if meta.get("host") != socket.gethostname() or not meta.get("pid"):
+        return False
+    try:
+        os.kill(int(meta["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+def place(
+    index_dir: Path | str,
+    chroma_url: str = "",
+    cache_dir: Path | None = None,
+    deadline: float = DEADLINE,
+) -> Place:
+    """The index at a Chroma server when `chroma_url` is given (its BM25 kept in `cache_dir`,
+    `deadline` seconds for each request), else in `index_dir`."""
+    return Server(chroma_url, cache_dir, deadline) if chroma_url else Folder(Path(index_dir))

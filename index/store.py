@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
-from index.errors import IndexMissing
+from index.errors import IndexDamaged, IndexMissing
 from index.load import Article
 from index.manifest import Manifest
 from index.places import Folder, Place
@@ -146,4 +146,11 @@ def open_index(where: Place | Path, manifest: Manifest | None = None) -> Index:
     try:
         return Index(where, manifest or current(where))
     except FileNotFoundError:  # a build dropped a segment since the manifest was read
+        pass
+    try:
         return Index(where, current(where))
+    except FileNotFoundError as error:  # listed by the current manifest, and gone
+        raise IndexDamaged(
+            f"the index at {where.name} is damaged ({error}): rebuild it with "
+            "`assistant index SOURCE --full`"
+        ) from error

@@ -10,7 +10,9 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -779,14 +781,23 @@ def test_an_index_that_cannot_be_written_is_a_clear_error(tmp_path: Path, embedd
         build(src, blocker / "index", embedder)
 
 
-def test_one_build_at_a_time(tmp_path: Path, embedder: Any) -> None:
+def test_a_build_waits_for_the_one_running_and_says_so(tmp_path: Path, embedder: Any) -> None:
     src, index_dir = write_articles(tmp_path / "src"), tmp_path / "index"
     index_dir.mkdir()
-    with open(index_dir / ".lock", "w") as held:
+    told = threading.Event()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage.startswith("waiting for another build of"):
+            told.set()
+
+    with open(index_dir / ".lock", "w") as held, ThreadPoolExecutor(1) as pool:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(IndexProblem, match="another build of .* is running"):
-            build(src, index_dir, embedder)
-    assert build(src, index_dir, embedder).added == 3
+        waiting = pool.submit(build, src, index_dir, embedder, on_progress=progress)
+        assert told.wait(60), "the build did not say it waits"
+        assert not waiting.done() and not (index_dir / "manifest.json").exists()
+        fcntl.flock(held, fcntl.LOCK_UN)
+        assert waiting.result(timeout=120).added == 3
+    assert_consistent(index_dir)
 
 
 def test_a_lone_surrogate_costs_one_article_not_the_build(tmp_path: Path, embedder: Any) -> None:

@@ -7,7 +7,9 @@ import json
 import os
 import pty
 import re
+import resource
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -269,6 +271,72 @@ def test_a_damaged_manifest_is_one_line_and_full_rebuilds_it(
     assert capsys.readouterr().out.startswith("2 added, 0 updated")
     assert main(["status"]) == 0
     assert capsys.readouterr().out.startswith(f"index {index_dir}: 2 articles")
+
+
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder)
+
+
+def _truncate(folder: Path) -> None:
+    database = folder / "chroma" / "chroma.sqlite3"
+    database.write_bytes(database.read_bytes()[:5000])
+
+
+def _not_a_file(folder: Path) -> None:  # unreadable even by root (chmod is not)
+    database = folder / "chroma" / "chroma.sqlite3"
+    database.unlink()
+    database.mkdir()
+
+
+@pytest.mark.parametrize(
+    "damage", [_remove, _truncate, _not_a_file], ids=["missing", "damaged", "unreadable"]
+)
+def test_a_damaged_segment_is_one_line_and_full_rebuilds_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: Callable[[Path], None]
+) -> None:
+    src, index_dir = write_folder(tmp_path / "src", GOOD), Path(os.environ["ASSISTANT_INDEX_DIR"])
+    assert main(["index", str(src)]) == 0
+    (segment,) = (index_dir / "segments").iterdir()
+    damage(segment)
+    capsys.readouterr()
+    for command in (["status"], ["ask", "When did the bridge reopen?"], ["index", str(src)]):
+        assert main(command) == 2, command
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and f"the index at {index_dir}" in err, err
+        assert err.rstrip().endswith("rebuild it with `assistant index SOURCE --full`"), err
+    assert main(["index", str(src), "--full"]) == 0
+    assert capsys.readouterr().out.startswith("2 added, 0 updated")
+    assert main(["status"]) == 0
+    assert main(["ask", "When did the bridge reopen?"]) == 0
+    assert "reopened on Thursday" in capsys.readouterr().out
+
+
+def test_a_full_disk_during_an_update_is_one_line_and_the_index_keeps_answering(
+    tmp_path: Path,
+) -> None:
+    src, index_dir = write_folder(tmp_path / "src", GOOD), tmp_path / "index"
+    assert cli("index", src, "--index-dir", index_dir).returncode == 0
+    for i in range(300):
+        body = " ".join(f"Depot {i} stored crate {j} of grain for the winter." for j in range(30))
+        (src / f"depot-{i:03d}.txt").write_text(body, encoding="utf-8")
+
+    def small_disk() -> None:  # writes past 600 KB fail as on a full disk (EFBIG, no signal)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (600_000, 600_000))
+
+    full = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "index", str(src), "--index-dir", str(index_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        preexec_fn=small_disk,
+    )
+    assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr
+    assert full.stderr.startswith(f"error: cannot write the index at {index_dir}: ")
+    assert len(full.stderr.splitlines()) == 1, full.stderr
+    asked = cli("ask", "When did the bridge reopen?", "--index-dir", index_dir)
+    assert asked.returncode == 0 and "reopened on Thursday" in asked.stdout
 
 
 # --- kill -9 in the middle of a rebuild -------------------------------------------------------

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +25,7 @@ from gradio_client import Client
 from assistant.api import answer, get_assistant
 from assistant.config import Settings
 from assistant.result import Answer
+from index import places
 from index.build import rebuild
 from index.errors import IndexProblem
 from index.places import Server
@@ -303,3 +307,259 @@ def test_an_upload_in_the_chat_goes_into_the_servers_index(
     found = assistant.chain.invoke(Question.ask("When did the Portside harbour bridge reopen?"))
     assert any("reopened on Thursday" in c.text for c in found.citations), found.text
     assert not (Path(os.environ["ASSISTANT_INDEX_DIR"]) / "manifest.json").exists()
+
+
+# --- two writers on one server -----------------------------------------------------------------
+WAITING = "waiting for another build of"
+
+
+STREETS = [  # a street of its own for each article of the tests below
+    *("Alder", "Ash", "Birch", "Cedar", "Elm", "Fir", "Hazel", "Holly", "Juniper", "Larch"),
+    *("Linden", "Maple", "Oak", "Pine", "Poplar", "Rowan", "Spruce", "Willow", "Yew", "Beech"),
+    *("Chestnut", "Cypress", "Hawthorn", "Hemlock", "Laurel", "Magnolia", "Myrtle", "Olive"),
+]
+
+
+def written(folder: Path, word: str, n: int, first: int = 0) -> Path:
+    """`n` short fictional articles of the `word` council, each on the repair of its own street
+    (STREETS from `first` on)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        street = STREETS[first + i]
+        body = (
+            f"The {word} council approved the repair of {street} Street on Monday. "
+            f"Work on {street} Street will start in spring and cost {i + 2} million crowns. "
+            f"Residents of {street} Street had asked for it for years."
+        )
+        (folder / f"{word}-{i:02d}.txt").write_text(body, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("step", ["splitting sentences", "embedding chunks", "saving the index"])
+def test_a_second_writer_waits_at_every_step_of_the_first_and_nothing_is_lost(
+    server: ChromaServer, tmp_path: Path, embedder: Any, step: str
+) -> None:
+    first_src = written(tmp_path / "first", "Harrow", 12)
+    second_src = written(tmp_path / "second", "Ostby", 9, first=12)
+    rebuild([SAMPLE], Server(server.url), embedder=embedder, progress=False)
+    second_waits = threading.Event()
+    reached = threading.Event()
+
+    def second_progress(stage: str, done: int, total: int) -> None:
+        if stage.startswith(WAITING):
+            second_waits.set()
+
+    with ThreadPoolExecutor(1) as pool:
+        second: list[Any] = []
+
+        def first_progress(stage: str, done: int, total: int) -> None:
+            if stage == step and not reached.is_set():  # the second writer starts here
+                reached.set()
+                second.append(
+                    pool.submit(
+                        rebuild,
+                        [second_src],
+                        Server(server.url),
+                        embedder=embedder,
+                        progress=False,
+                        on_progress=second_progress,
+                    )
+                )
+                assert second_waits.wait(60), "the second writer did not wait"
+                assert not second[0].done()
+
+        first = rebuild(
+            [first_src], Server(server.url), embedder=embedder, on_progress=first_progress
+        )
+        assert reached.is_set()
+        other = second[0].result(timeout=300)
+    assert (first.added, other.added) == (12, 9)
+    where = Server(server.url)
+    final = current(where)
+    assert final.articles == 1 + 12 + 9 == other.articles
+    assert where.segment_ids() == final.kept()  # no segment of either writer left behind
+    assistant = get_assistant(settings(chroma_url=server.url))
+    assistant.refresh()
+    for question, words in (
+        ("What will the Larch Street repair cost?", "Harrow council approved the repair of Larch"),
+        (
+            "What did the Ostby council approve for Spruce Street?",
+            "Ostby council approved the repair of Spruce",
+        ),
+    ):
+        found = answer(question, chroma_url=server.url)
+        assert any(words in c.text for c in found.citations), found.text
+    assert answer(AVDIIVKA, chroma_url=server.url).covered
+
+
+@pytest.mark.slow
+def test_two_indexing_runs_at_once_on_a_server_both_land(
+    server: ChromaServer, tmp_path: Path
+) -> None:
+    sources = [written(tmp_path / "a", "Harrow", 20), written(tmp_path / "b", "Ostby", 5, first=20)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli", "index", str(src), "--chroma-url", server.url],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for src in sources
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    for run, (_, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0 and "Traceback" not in err, err
+    assert sorted(out.split(" added")[0] for out, _ in outputs) == ["20", "5"]
+    status = cli("status", "--chroma-url", server.url)
+    assert status.returncode == 0 and ": 25 articles" in status.stdout, status.stderr
+    found = cli(
+        "ask", "Which council approved the Hawthorn Street repair?", "--chroma-url", server.url
+    )
+    assert found.returncode == 0 and "Ostby council approved the repair of Hawthorn" in found.stdout
+
+
+def lock_record(where: Server, n: int, **meta: Any) -> None:
+    """A lock record as another build would have written it."""
+    state = where.client.get_or_create_collection("news-manifest", embedding_function=None)
+    record = {"lock": n, "held": True, "owner": "someone", "host": "elsewhere", "pid": 1, **meta}
+    state.add(ids=[f"lock-{n}"], embeddings=[[0.0]], metadatas=[record])
+
+
+def test_a_lock_left_by_a_killed_build_is_taken_over(
+    server: ChromaServer, tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = written(tmp_path / "a", "Harrow", 3)
+    where = Server(server.url)
+    # A build of this machine that is gone: taken over at once.
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **TEXT)
+    lock_record(where, 1, host=socket.gethostname(), pid=int(gone.stdout))
+    assert rebuild([src], where, embedder=embedder, progress=False).added == 3
+    # One of another machine: taken over once it has not been heard from for LEASE seconds.
+    monkeypatch.setattr(places, "LEASE", 2.0)
+    newest = max(int(m["lock"]) for m in lock_metadata(where))
+    lock_record(where, newest + 1)
+    told: list[str] = []
+    report = rebuild(
+        [src, SAMPLE],
+        where,
+        embedder=embedder,
+        progress=False,
+        on_progress=lambda s, *_: told.append(s),
+    )
+    assert report.added == 1 and any(s.startswith(WAITING) for s in told)
+    assert current(where).articles == 4
+
+
+def lock_metadata(where: Server) -> list[dict[str, Any]]:
+    state = where.client.get_collection("news-manifest", embedding_function=None)
+    return list(state.get(where={"lock": {"$gte": 0}}, include=["metadatas"])["metadatas"])
+
+
+def test_a_build_whose_lock_was_taken_over_publishes_nothing(
+    server: ChromaServer, tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_src = written(tmp_path / "slow", "Harrow", 12)
+    other_src = written(tmp_path / "other", "Ostby", 2, first=12)
+    rebuild([SAMPLE], Server(server.url), embedder=embedder, progress=False)
+    # The first build stops sending heartbeats (as a machine that lost the network would).
+    monkeypatch.setattr(places, "HEARTBEAT", 3600.0)
+    monkeypatch.setattr(places, "LEASE", 2.0)
+    overtaken = threading.Event()
+
+    def stalls(stage: str, done: int, total: int) -> None:
+        if stage == "embedding chunks" and not overtaken.is_set():
+            rebuild([other_src], Server(server.url), embedder=embedder, progress=False)
+            overtaken.set()
+
+    with pytest.raises(IndexProblem, match="another build took over the index"):
+        rebuild([slow_src], Server(server.url), embedder=embedder, on_progress=stalls)
+    where = Server(server.url)
+    assert current(where).articles == 1 + 2  # the overtaking build's, and nothing of the other
+    assert answer(
+        "What did the Ostby council approve for Pine Street?", chroma_url=server.url
+    ).covered
+
+
+# --- a server that does not answer, or is not Chroma -------------------------------------------
+TEXT: Any = {"capture_output": True, "text": True, "timeout": 120}
+
+
+class Silent:
+    """A TCP server on loopback that accepts connections and never answers."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # closed: the test is over
+            while True:
+                self.held.append(self.socket.accept()[0])
+
+    def close(self) -> None:
+        self.socket.close()
+        for held in self.held:
+            held.close()
+
+
+def test_a_server_that_never_answers_is_one_line_after_the_deadline(tmp_path: Path) -> None:
+    silent = Silent()
+    env = {**os.environ, "ASSISTANT_CHROMA_TIMEOUT": "2"}
+    try:
+        for args in (("status",), ("ask", AVDIIVKA), ("index", str(SAMPLE))):
+            done = subprocess.run(  # without a deadline each waited for ever
+                [sys.executable, "-m", "assistant.cli", *args, "--chroma-url", silent.url],
+                cwd=REPO,
+                env=env,
+                **TEXT,
+            )
+            assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+            assert "does not answer (no answer within 2 s)" in done.stderr
+    finally:
+        silent.close()
+
+
+def test_a_server_that_stops_answering_costs_one_deadline_then_answers_again(
+    server: ChromaServer, embedder: Any
+) -> None:
+    rebuild([SAMPLE], Server(server.url), embedder=embedder, progress=False)
+    quick = replace(settings(chroma_url=server.url), chroma_timeout=2.0)
+    before = answer(AVDIIVKA, settings=quick)
+    assert server.process is not None
+    server.process.send_signal(signal.SIGSTOP)  # the process is there and answers nothing
+    try:
+        with pytest.raises(IndexProblem, match="no answer within 2 s"):
+            answer("What did the soldiers say about Avdiivka?", settings=quick)
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+    after = answer(AVDIIVKA, settings=quick)
+    assert after.text == before.text
+
+
+def test_a_web_server_or_an_impossible_port_given_as_chroma_is_one_line(tmp_path: Path) -> None:
+    port = free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: httpx.get(url).status_code == 200)
+        done = cli("status", "--chroma-url", url)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines() == [
+            f"error: {url} is not a Chroma server (its heartbeat answered HTTP 404, text/html): "
+            "check --chroma-url / ASSISTANT_CHROMA_URL"
+        ]
+    finally:
+        web.terminate()
+        web.wait()
+    done = cli("status", "--chroma-url", "http://127.0.0.1:99999")
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "not a Chroma server URL: 'http://127.0.0.1:99999'" in done.stderr
