@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import os
 import random
@@ -13,13 +12,11 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import httpx
 import pytest
 from gradio_client import Client, handle_file
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
@@ -29,10 +26,9 @@ from assistant.citations import Citation
 from assistant.config import Settings
 from assistant.question import HISTORY_TURNS, TURN_CHARS, Question
 from assistant.result import NOT_COVERED, Answer, Revision
-from assistant.ui import build_app, launch, parse_auth, render
+from assistant.ui import build_app, launch, render
 from assistant.ui import reader as reader_html
 from assistant.ui.handlers import ChatApp, example_questions
-from assistant.ui.login import FIRST_DELAY, Login
 from assistant.ui.session import Exchange
 from assistant.ui.uploads import index_upload, stage
 from assistant.ui.worker import Worker
@@ -568,62 +564,6 @@ def test_eight_simultaneous_chats_keep_their_own_conversations(served: str) -> N
 
 
 # --- logins ----------------------------------------------------------------------------------
-def test_auth_setting() -> None:
-    assert parse_auth(None) is None and parse_auth("") is None
-    assert parse_auth("reporter:a:b") == ("reporter", "a:b")
-    for bad in ("reporter", ":secret", "reporter:"):
-        with pytest.raises(ValueError, match="user:password"):
-            parse_auth(bad)
-
-
-def test_failed_logins_wait_longer_and_longer() -> None:
-    login = Login("reporter", "s3cret")
-
-    async def attempts() -> list[tuple[bool, float]]:
-        timed = []
-        for user, password in [("reporter", "guess")] * 5 + [("reporter", "s3cret")] * 2:
-            started = time.perf_counter()
-            timed.append((await login.attempt(user, password), time.perf_counter() - started))
-        return timed
-
-    timed = asyncio.run(attempts())
-    assert [ok for ok, _ in timed] == [False] * 5 + [True, True]
-    waits = [took for _, took in timed]
-    assert max(waits[:3]) < 0.2  # three typing mistakes cost nothing
-    assert FIRST_DELAY <= waits[3] < 2 * FIRST_DELAY
-    assert 2 * FIRST_DELAY <= waits[4] < 4 * FIRST_DELAY
-    assert waits[5] >= 4 * FIRST_DELAY  # even the right password waits its turn
-    assert waits[6] < 0.2  # and then the count starts again
-
-
-@pytest.mark.slow
-def test_parallel_wrong_logins_queue_behind_each_other(
-    sample_index: Path, assistant: Assistant
-) -> None:
-    demo = build_app(settings_for(sample_index), assistant)
-    url = launch(demo, port=free_port(), auth=("reporter", "s3cret"), block=False)
-    try:
-
-        def wrong(password: str) -> int:
-            form = {"username": "reporter", "password": password}
-            return httpx.post(f"{url}login", data=form, timeout=60).status_code
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(6) as pool:
-            codes = list(pool.map(wrong, [f"guess{i}" for i in range(6)]))
-        took = time.perf_counter() - started
-        assert codes == [400] * 6
-        assert took >= FIRST_DELAY * (1 + 2 + 4), took  # the 4th, 5th and 6th waited in turn
-        assert (
-            httpx.post(
-                f"{url}login", data={"username": "reporter", "password": "s3cret"}, timeout=60
-            ).status_code
-            == 200
-        )
-    finally:
-        demo.close()
-
-
 @pytest.mark.slow
 def test_serve_command_asks_for_a_login(sample_index: Path) -> None:
     port = free_port()

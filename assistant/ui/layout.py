@@ -11,7 +11,7 @@ from assistant.chain import Assistant
 from assistant.config import Settings
 from assistant.ui import reader, render
 from assistant.ui.handlers import ChatApp
-from assistant.ui.login import Login
+from assistant.ui.login import Login, app_kwargs
 from assistant.ui.theme import static, theme
 from assistant.ui.worker import InThread, Worker
 
@@ -166,6 +166,7 @@ def launch(
         server_name=host,
         server_port=port,
         auth=Login(*auth).attempt if auth else None,  # type: ignore[arg-type]  # awaited
+        app_kwargs=app_kwargs() if auth else None,  # tells the login who is trying
         prevent_thread_lock=not block,
         theme=theme(),
         css=static("style.css"),
