@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 MARKER = re.compile(r"\[(\d+)\]")  # any number: "[1000]" in a source is neutralised too
 MARKERS = re.compile(r"\s*(?:\[\d+\]\s*)+")  # a run of markers with the space around it
+MARKER_DIGITS = 6  # no answer cites a million sentences: a longer number points to none
 _HYPHEN_START = re.compile(r"[-\u2010\u2011\u2013]\w")  # "-Mexico border.": not a sentence start
 _HYPHEN_END = re.compile(r"[\w.][-\u2010\u2011]$")  # "... the U.S.-": the word goes on
 _BULLET = re.compile(r"^(?:[-*\u2022]|\d{1,2}[.)])\s+")
@@ -56,6 +57,20 @@ def neutralise(text: str) -> str:
     return MARKER.sub(r"(\1)", text)
 
 
+def marker_numbers(text: str) -> list[int]:
+    """The numbers of the `[n]` markers in `text`, in order.
+
+    A number too long to be a source's ("[1111...1]" of 5,000 digits, which `int` refuses) is
+    0: like any number no source has, it points nowhere.
+    """
+    return [_number(digits) for digits in MARKER.findall(text)]
+
+
+def _number(digits: str) -> int:
+    significant = digits.lstrip("0") or "0"  # "[0001]" is 1; `int` counts the zeros too
+    return int(significant) if len(significant) <= MARKER_DIGITS else 0
+
+
 def renumber(cited: Citation, n: int) -> Citation:
     """The same sentence under another marker number."""
     return replace(cited, n=n)
@@ -76,6 +91,8 @@ def marked_sentences(text: str) -> list[tuple[str, list[int]]]:
     """
     from index.sentences import split_sentences  # pysbd: only when an answer is parsed
 
+    # A marker too long to point anywhere is "[0]" first: the splitter would cut it into words.
+    text = MARKER.sub(lambda m: f"[{_number(m[1])}]", text)
     pieces: list[str] = []
     for span in split_sentences(text):
         piece = text[span.start : span.end]
@@ -87,9 +104,9 @@ def marked_sentences(text: str) -> list[tuple[str, list[int]]]:
     for piece in pieces:
         lead = MARKERS.match(piece)
         if lead and marked:  # the splitter put the previous sentence's markers here
-            marked[-1][1].extend(int(m) for m in MARKER.findall(lead.group()))
+            marked[-1][1].extend(marker_numbers(lead.group()))
             piece = piece[lead.end() :]
         claim = _BULLET.sub("", strip_markers(piece))
         if claim:
-            marked.append((claim, [int(m) for m in MARKER.findall(piece)]))
+            marked.append((claim, marker_numbers(piece)))
     return marked

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.config import Settings, data_dir
 from index.errors import NewsAssistantError
 
+# What a terminal acts on instead of showing (ECMA-48): CSI sequences ("ESC [2J" clears the
+# screen), string commands (OSC "ESC ]0;title BEL" retitles the window, DCS, APC ...), other
+# escapes, then any C0 or C1 control left but newline and tab.
+_TERMINAL_CONTROLS = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-~]"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+_C1_AND_DEL = re.compile(r"[\x7f-\x9f]")  # JSON leaves them raw; C0 it escapes itself
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `assistant` command."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    # A model server's malformed reply is said in one line ("the model failed: ..."), not also
+    # in pydantic's three about the shape langchain-openai found.
+    warnings.filterwarnings("ignore", "Pydantic serializer warnings", UserWarning)
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env(
@@ -141,19 +157,25 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         as_of=args.as_of,
         settings=settings,
     )
-    if args.json:
-        print(result.to_json(indent=2))
+    if args.json:  # the text as stored, offsets intact: controls escaped, not removed
+        print(_C1_AND_DEL.sub(lambda m: f"\\u{ord(m[0]):04x}", result.to_json(indent=2)))
         return 0
-    print(result.text)
+    print(shown(result.text))
     if result.citations:
         print()
     for c in result.citations:
-        where = ", ".join(x for x in (c.source, c.published) if x)
-        print(f"[{c.n}] {c.title}" + (f" ({where})" if where else ""))
-        print(f"    \u201c{c.text}\u201d")
+        where = ", ".join(shown(x) for x in (c.source, c.published) if x)
+        print(f"[{c.n}] {shown(c.title)}" + (f" ({where})" if where else ""))
+        print(f"    \u201c{shown(c.text)}\u201d")
         if c.url:
-            print(f"    {c.url}")
+            print(f"    {shown(c.url)}")
     return 0
+
+
+def shown(text: str) -> str:
+    """Article or answer text as a terminal shows it: its control sequences removed, so a text
+    cannot clear the screen, retitle the window or move the cursor."""
+    return _TERMINAL_CONTROLS.sub("", text)
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,12 +4,14 @@
 'news-assistant[local]'`); `openai:MODEL` talks to OpenAI or, with `llm_base_url`, to any
 OpenAI-compatible server (llama.cpp's, Ollama's, vLLM's); any other provider goes through
 LangChain's `init_chat_model`. Models built here raise `LLMCallFailed` (or its `LLMTimeout`)
-while answering, so a caller catches one type and falls back to the extractive answer.
+while answering, so a caller catches one type and falls back to the extractive answer: a
+server that is down, slow, or answers something that is not a chat completion.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
@@ -29,6 +31,10 @@ from assistant.llm_options import (
 
 EXTRACTIVE = ("", "extractive", "none")
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection: a server that is up accepts at once
+# What langchain-openai raises while it reads a reply of the wrong shape ("choices" missing, a
+# string where a list belongs ...). Caught only around its reply-reading steps, so that the
+# same types raised anywhere else (our own code, a bad request) still show as the bugs they are.
+_REPLY_SHAPE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 
 def load_chat_model(settings: Settings) -> BaseChatModel | None:
@@ -84,6 +90,16 @@ def _openai(model: str, options: ModelOptions) -> BaseChatModel:
                 payload["max_tokens"] = payload.pop("max_completion_tokens")
             return payload
 
+        def _create_chat_result(self, *args: Any, **kwargs: Any) -> ChatResult:
+            with _reply_errors(options):  # the whole reply, read after the server answered
+                return super()._create_chat_result(*args, **kwargs)
+
+        def _convert_chunk_to_generation_chunk(
+            self, *args: Any, **kwargs: Any
+        ) -> ChatGenerationChunk | None:
+            with _reply_errors(options):  # one streamed piece of the reply
+                return super()._convert_chunk_to_generation_chunk(*args, **kwargs)
+
         def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
             with _openai_errors(options):
                 return super()._generate(*args, **kwargs)
@@ -96,21 +112,29 @@ def _openai(model: str, options: ModelOptions) -> BaseChatModel:
             deadline = time.monotonic() + options.timeout
             with _openai_errors(options):
                 stream = super()._stream(*args, **kwargs)
+                answered = False
                 try:
                     for chunk in stream:
+                        answered = True
                         yield chunk
                         _check_deadline(deadline, options)
                 finally:
                     close = getattr(stream, "close", None)
                     if close is not None:  # past the deadline: stop reading the server's answer
                         close()
+                if not answered:
+                    raise _not_a_chat_server(options, "no chat-completion stream")
 
         async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
             deadline = time.monotonic() + options.timeout
             with _openai_errors(options):
+                answered = False
                 async for chunk in super()._astream(*args, **kwargs):
+                    answered = True
                     yield chunk
                     _check_deadline(deadline, options)
+                if not answered:
+                    raise _not_a_chat_server(options, "no chat-completion stream")
 
     kwargs: dict[str, Any] = {
         "model": model,
@@ -150,7 +174,38 @@ def _openai_errors(options: ModelOptions) -> Iterator[None]:
             " (ASSISTANT_LLM_BASE_URL)"
         ) from error
     except openai.APIError as error:
-        raise LLMCallFailed(f"{options.spec}: {where} answered: {error}") from error
+        raise LLMCallFailed(f"{options.spec}: {where} answered: {_one_line(error)}") from error
+    except json.JSONDecodeError as error:  # only the server's reply is decoded here
+        raise _not_a_chat_server(options, f"invalid JSON ({_one_line(error)})") from error
+    except AttributeError as error:
+        if error.name != "model_dump":  # not langchain-openai reading a streamed event
+            raise
+        raise _not_a_chat_server(options, "a streamed event that is not an object") from error
+
+
+@contextlib.contextmanager
+def _reply_errors(options: ModelOptions) -> Iterator[None]:
+    """A reply langchain-openai cannot read (a wrong shape, not JSON) as `LLMCallFailed`."""
+    try:
+        yield
+    except _REPLY_SHAPE_ERRORS as error:
+        what = f"something that is not a chat completion ({_one_line(error)})"
+        raise _not_a_chat_server(options, what) from error
+
+
+def _not_a_chat_server(options: ModelOptions, what: str) -> LLMCallFailed:
+    where = options.base_url or "the OpenAI API"
+    return LLMCallFailed(
+        f"{options.spec}: {where} answered with {what}; is it an OpenAI-compatible server?"
+        " (ASSISTANT_LLM_BASE_URL)"
+    )
+
+
+def _one_line(error: BaseException, limit: int = 300) -> str:
+    """An error that may quote a server's reply: one printable line, shortened."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _root_cause(error: BaseException) -> str:

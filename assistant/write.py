@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 import prompts
 from assistant.brief import brief
 from assistant.check import check
-from assistant.citations import MARKER, Citation, citation, neutralise
+from assistant.citations import Citation, citation, marker_numbers, neutralise
 from assistant.llm import LLMCallFailed
 from assistant.rank import RankedSentence
 from assistant.result import NOT_COVERED, Answer, Revision
@@ -155,5 +155,5 @@ def written(found: Retrieval, llm: BaseChatModel, embedder: Embeddings) -> Itera
 
 def _referenced(text: str, context: Sequence[Citation]) -> tuple[Citation, ...]:
     """The context sentences a draft's markers point to, in context order."""
-    used = {int(m) for m in MARKER.findall(text)}
+    used = set(marker_numbers(text))
     return tuple(c for c in context if c.n in used)
