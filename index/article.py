@@ -37,7 +37,8 @@ class Article:
 class Skipped:
     """An input that could not be indexed, and why.
 
-    Without a line number it stands for a whole file: nothing of that file was read.
+    Without a line number it is about a whole file: nothing of it was read, no article in it
+    could be, or where reading it stopped (index/jsonl.py).
     """
 
     path: str

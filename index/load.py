@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +90,8 @@ def load(sources: Iterable[str | os.PathLike[str]]) -> Iterator[Article | Skippe
             yield from load_file(item)
 
 
-def load_file(path: Path) -> Iterator[Article | Skipped]:
-    """The articles of one file."""
+def load_file(path: Path) -> Generator[Article | Skipped, None, None]:
+    """The articles of one file, read as they are asked for (close it to stop reading)."""
     name = path.name.lower()
     if not name.endswith(SUPPORTED):
         kinds = ", ".join(SUPPORTED)

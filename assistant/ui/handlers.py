@@ -11,6 +11,7 @@ import calendar
 import contextlib
 import logging
 import re
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -187,6 +188,8 @@ class ChatApp:
             )
         except RuntimeError as error:
             outcome = UploadReport(error=str(error))
+        finally:  # the job is over, or its worker dead (the next job undoes what it did)
+            shutil.rmtree(staging, ignore_errors=True)
         if outcome.report is not None and outcome.report.changed:
             with contextlib.suppress(IndexProblem):  # shown by the status line below
                 self.assistant.refresh()  # the uploader's next question sees the new articles
@@ -210,6 +213,14 @@ def upload_message(outcome: UploadReport) -> str:
     notes += [
         f"{name}: the earlier file of that name was kept, as the new one could not be indexed"
         for name in outcome.kept
+    ]
+    notes += [
+        f"{saved}: renamed from {name}, as another file in this upload has that name"
+        for saved, name in outcome.renamed
+    ]
+    notes += [
+        f"{name}: as it was before an earlier upload that stopped unexpectedly (undone)"
+        for name in outcome.undone
     ]
     problems = [f"skipped {s}" for s in outcome.skipped]
     if outcome.error:

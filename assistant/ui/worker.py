@@ -1,12 +1,13 @@
 """Uploads are indexed in a worker process, so that indexing can never take the chat down.
 
 A file that makes indexing crash, or eat the machine's memory, costs the worker, not the server
-and every conversation in it: the next upload starts a new worker. It is not for the GIL:
-measured with bench/load.py (16 clients asking during a 300 KB upload), answers waited as long
-with the upload in a server thread (`InThread`) as in the worker, as embedding releases the GIL
-and sentence splitting is linear. The worker is one spawned process, started on the first upload
-and kept (its embedding model loads once); jobs run one at a time, their progress comes back
-over a queue, and it ends itself when the server ends, even by kill -9.
+and every conversation in it: the next upload starts a new worker, and its job first undoes
+what the dead one had begun (`assistant.ui.uploads`), so a crash costs that upload only. It is
+not for the GIL: measured with bench/load.py (16 clients asking during a 300 KB upload), answers
+waited as long with the upload in a server thread (`InThread`) as in the worker, as embedding
+releases the GIL and sentence splitting is linear. The worker is one spawned process, started on
+the first upload and kept (its embedding model loads once); jobs run one at a time, their
+progress comes back over a queue, and it ends itself when the server ends, even by kill -9.
 """
 
 from __future__ import annotations
