@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,9 @@ def test_a_drafts_markers_are_clickable_as_soon_as_written() -> None:
     assert re.findall(r'data-cite="(\d+)"', text) == ["4", "9"]
     assert '<span class="na-cite na-pending">1000</span>' in text  # cites nothing
     assert not text.endswith("[1")  # half a marker is not shown while it is written
+    huge = "1" * 5000  # past what int() reads from text
+    text = render.answer_text(replace(draft, text=f"Troops moved [4][{huge}]."), 0)
+    assert re.findall(r'data-cite="(\d+)"', text) == ["4"] and f'pending">{huge}<' in text
     shown = render.transcript([Exchange("q", draft)])
     assert "na-draft" in shown and "na-typing" in shown
 

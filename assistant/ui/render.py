@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from assistant.citations import MARKER, Citation
+from assistant.citations import MARKER, Citation, marker_numbers
 from assistant.result import Answer, Revision
 from assistant.ui.session import Exchange
 from index.manifest import Manifest
@@ -81,7 +81,7 @@ def answer_text(answer: Answer, turn: int) -> str:
     out, pos = [], 0
     for m in MARKER.finditer(text):
         out.append(esc(text[pos : m.start()]))
-        n = int(m.group(1))
+        (n,) = marker_numbers(m.group())  # a marker of 5,000 digits is 0: no source
         if n in cited:
             out.append(marker(turn, n, cited[n].title))
         else:
