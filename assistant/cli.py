@@ -9,6 +9,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from assistant.config import Settings, data_dir
 from index.errors import NewsAssistantError
@@ -98,6 +99,42 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("questions", type=Path, help="JSONL with 'question' and 'answer' fields")
     p.set_defaults(run=_eval)
 
+    fetching = argparse.ArgumentParser(add_help=False)
+    fetching.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="fetch from private and loopback addresses with --chroma-url too (refused there "
+        "by default: a shared install must not reach into its own network)",
+    )
+
+    p = sub.add_parser(
+        "update",
+        parents=[index_dir, fetching],
+        help="fetch the feeds that are due, index what is new",
+    )
+    p.add_argument("--all", action="store_true", help="fetch every feed, due or not")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.set_defaults(run=_update)
+
+    feeds = sub.add_parser("feeds", help="the feeds the index follows").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    p = feeds.add_parser("add", parents=[index_dir, fetching], help="follow a feed")
+    p.add_argument("url", help="an RSS, Atom or JSON Feed URL, or a web page that names its feed")
+    p.add_argument("--name", default="", help="its name (default: from its title)")
+    p.set_defaults(run=_feeds_add)
+    p = feeds.add_parser("list", parents=[index_dir], help="the feeds and how their fetches went")
+    p.set_defaults(run=_feeds_list)
+    p = feeds.add_parser("remove", parents=[index_dir], help="stop following a feed")
+    p.add_argument("name")
+    p.add_argument("--keep", action="store_true", help="keep its articles in the index")
+    p.set_defaults(run=_feeds_remove)
+    p = feeds.add_parser("import", parents=[index_dir], help="follow the feeds of an OPML file")
+    p.add_argument("file", type=Path, help="an OPML file (what feed readers export)")
+    p.set_defaults(run=_feeds_import)
+    p = feeds.add_parser("export", parents=[index_dir], help="the feeds as OPML, on stdout")
+    p.set_defaults(run=_feeds_export)
+
     p = sub.add_parser("serve", parents=[index_dir, llm], help="the chat in the browser")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
@@ -122,6 +159,107 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     if report.added + report.updated + report.unchanged == 0:
         print(f"error: no article could be indexed from {', '.join(sources)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _fetcher(args: argparse.Namespace, settings: Settings) -> Any:
+    from index.fetch import Fetcher
+
+    return Fetcher(allow_private=args.allow_private or not settings.chroma_url)
+
+
+def _update(args: argparse.Namespace, settings: Settings) -> int:
+    from index.update import update
+
+    where = settings.place()
+    with _fetcher(args, settings) as fetcher:
+        report = update(
+            where,
+            settings.feeds_dir,
+            settings.chunk_embedder(where),
+            fetcher,
+            everything=args.all,
+            progress=False if args.quiet else None,
+        )
+    for line in report.lines():
+        print(shown(line))
+    return 0 if report.fetched_any or not report.feeds else 1
+
+
+def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
+    from index.update import add_feed
+
+    with _fetcher(args, settings) as fetcher:
+        feed = add_feed(settings.place(), args.url, args.name, fetcher)
+    print(f"following {feed.name} ({shown(feed.url)}): `assistant update` fetches it")
+    return 0
+
+
+def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from index import feedlist
+
+    feeds = feedlist.read(settings.place())
+    if not feeds:
+        print("no feeds yet: `assistant feeds add URL` or `assistant feeds import FILE.opml`")
+        return 0
+    now = time.time()
+    for feed in feeds:
+        row = feedlist.as_row(feed, now)
+        print(shown(f"{row.pop('name')}  {row.pop('url')}"))
+        print("    " + shown("; ".join(f"{k}: {v}" for k, v in row.items())))
+    return 0
+
+
+def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from index.update import remove_feed
+
+    where = settings.place()
+    report = remove_feed(
+        where, args.name, settings.feeds_dir, settings.chunk_embedder(where), keep=args.keep
+    )
+    kept = " (its articles stay)" if args.keep else ""
+    print(f"no longer following {args.name}{kept}")
+    if report is not None:
+        print(report.summary())
+    return 0
+
+
+def _feeds_import(args: argparse.Namespace, settings: Settings) -> int:
+    from index.feeds import read_opml
+
+    from index import feedlist
+
+    try:
+        listed = read_opml(args.file.read_bytes())
+    except OSError as error:
+        print(f"error: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    where = settings.place()
+    with where.building(lambda message: None, "feeds"):
+        feeds = feedlist.read(where)
+        followed = {f.url for f in feeds}
+        added = []
+        for name, url in listed:
+            if url in followed:
+                continue
+            followed.add(url)
+            feed = feedlist.FeedState(feedlist.unique_name(feedlist.slug(name or url), feeds), url)
+            feeds.append(feed)
+            added.append(feed)
+        feedlist.write(where, feeds)
+    print(f"{len(added)} feeds added, {len(listed) - len(added)} followed already")
+    return 0
+
+
+def _feeds_export(args: argparse.Namespace, settings: Settings) -> int:
+    from index.feeds import write_opml
+
+    from index import feedlist
+
+    feeds = feedlist.read(settings.place())
+    sys.stdout.write(write_opml([(f.name, f.url) for f in feeds]))
     return 0
 
 

@@ -90,6 +90,15 @@ class Settings:
             self.cache_dir / "uploads" / hashlib.sha256(self.chroma_url.encode()).hexdigest()[:16]
         )
 
+    @property
+    def feeds_dir(self) -> Path:
+        """Where `assistant update` keeps the articles it fetched (a JSONL file per feed and
+        update), indexed like any folder: beside a folder index; for an index on a Chroma
+        server, in this machine's cache folder (one per server)."""
+        if not self.chroma_url:
+            return self.index_dir.parent / "feeds"
+        return self.cache_dir / "feeds" / hashlib.sha256(self.chroma_url.encode()).hexdigest()[:16]
+
     def chunk_embedder(self, where: Place) -> SentenceEmbedder | StaticEmbedder:
         """The embedder of the chunk vectors of the index at `where`, this settings' `place()`
         (passed in, not made again: on a Chroma server each Place is a client that connects)."""

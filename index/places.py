@@ -189,9 +189,18 @@ class Place:
         raise NotImplementedError
 
     @contextmanager
-    def building(self, waiting: Waiting) -> Iterator[None]:
-        """One build at a time: wait for any other to end (`waiting` is told once)."""
+    def building(self, waiting: Waiting, what: str = "build") -> Iterator[None]:
+        """One build at a time: wait for any other to end (`waiting` is told once). `what`
+        names another lock of the same kind ("feeds": one feed update at a time)."""
         yield
+
+    def document(self, name: str) -> str | None:
+        """A small JSON document kept with the index (the feeds it follows), or None."""
+        raise NotImplementedError
+
+    def keep_document(self, name: str, text: str) -> None:
+        """Replace the document `name` in one step."""
+        raise NotImplementedError
 
 
 class Folder(Place):
@@ -273,11 +282,28 @@ class Folder(Place):
             if folder.exists():
                 _remove_unless_held(folder)
 
+    def document(self, name: str) -> str | None:
+        try:
+            return (self.path / f"{name}.json").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def keep_document(self, name: str, text: str) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / f".{name}-{uuid.uuid4().hex[:6]}"
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.path / f"{name}.json")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
     @contextmanager
-    def building(self, waiting: Waiting) -> Iterator[None]:
+    def building(self, waiting: Waiting, what: str = "build") -> Iterator[None]:
+        lock_file = self.path / (".lock" if what == "build" else f".{what}.lock")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path / ".lock", "w")  # noqa: SIM115 - held for the whole build
+            handle = open(lock_file, "w")  # noqa: SIM115 - held for the whole build
         except OSError as error:
             raise IndexProblem(
                 f"cannot write the index at {self.path}: {error.strerror}"
@@ -286,7 +312,7 @@ class Folder(Place):
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:  # the kernel lets go of a killed build's lock
-                waiting(f"waiting for another build of {self.name} to finish")
+                waiting(_waiting_for(what, self.name))
                 fcntl.flock(handle, fcntl.LOCK_EX)
         except BaseException:
             handle.close()
@@ -392,11 +418,23 @@ class Server(Place):
             with contextlib.suppress(chromadb.errors.NotFoundError):
                 self.client.delete_collection(f"{SERVER_NAME}-{id}-{what}")
 
+    def document(self, name: str) -> str | None:
+        try:
+            state = self.client.get_collection(self._state, embedding_function=None)
+        except chromadb.errors.NotFoundError:
+            return None
+        got = state.get(ids=[name], include=["documents"])
+        return str(got["documents"][0]) if got["ids"] else None
+
+    def keep_document(self, name: str, text: str) -> None:
+        self._state_collection().upsert(ids=[name], embeddings=[[0.0]], documents=[text])
+
     @contextmanager
-    def building(self, waiting: Waiting) -> Iterator[None]:
-        lock = _ServerLock(self._state_collection(), self.name)
+    def building(self, waiting: Waiting, what: str = "build") -> Iterator[None]:
+        lock = _ServerLock(self._state_collection(), self.name, what)
         lock.acquire(waiting)
-        self._lock = lock
+        if what == "build":
+            self._lock = lock
         try:
             yield
         except Exception:
@@ -473,8 +511,11 @@ class _ServerLock:
     holder was a process of this machine that is gone.
     """
 
-    def __init__(self, state: Any, name: str):
-        self._state, self._name = state, name
+    def __init__(self, state: Any, name: str, what: str = "build"):
+        self._state, self._name, self._what = state, name, what
+        # the build's records: `lock-<n>` with metadata "lock"; another lock's: `<what>-lock-<n>`
+        self._key = "lock" if what == "build" else f"{what}_lock"
+        self._prefix = "lock-" if what == "build" else f"{what}-lock-"
         self._me = {"owner": uuid.uuid4().hex, "host": socket.gethostname(), "pid": os.getpid()}
         self._n = 0  # the newest record this build added while holding the lock
         self._lost = False
@@ -483,16 +524,16 @@ class _ServerLock:
         self._guard = threading.Lock()  # the heartbeat and release add records one at a time
 
     def _newest(self) -> tuple[int, dict[str, Any]]:
-        got = self._state.get(where={"lock": {"$gte": 0}}, include=["metadatas"])
+        got = self._state.get(where={self._key: {"$gte": 0}}, include=["metadatas"])
         if not got["ids"]:
             return 0, {"held": False}
-        meta = max(got["metadatas"], key=lambda m: int(m["lock"]))
-        return int(meta["lock"]), meta
+        meta = max(got["metadatas"], key=lambda m: int(m[self._key]))
+        return int(meta[self._key]), meta
 
     def _add(self, n: int, held: bool) -> bool:
         """Add record n; whether it is ours and the newest."""
-        meta = {"lock": n, "held": held, **self._me}
-        self._state.add(ids=[f"lock-{n}"], embeddings=[[0.0]], metadatas=[meta])
+        meta = {self._key: n, "held": held, **self._me}
+        self._state.add(ids=[f"{self._prefix}{n}"], embeddings=[[0.0]], metadatas=[meta])
         newest, got = self._newest()
         return newest == n and got.get("owner") == self._me["owner"]
 
@@ -509,7 +550,7 @@ class _ServerLock:
                 self._n = n + 1
                 break
             if not told:
-                waiting(f"waiting for another build of {self._name} to finish")
+                waiting(_waiting_for(self._what, self._name))
                 told = True
             time.sleep(POLL)
         self._beat = threading.Thread(target=self._heartbeat, daemon=True, name="lock-heartbeat")
@@ -525,7 +566,7 @@ class _ServerLock:
                         return
                     self._n += 1
                     last = time.monotonic()
-                    self._state.delete(ids=[f"lock-{self._n - 3}"])  # keep the last few
+                    self._state.delete(ids=[f"{self._prefix}{self._n - 3}"])  # the last few stay
                 except IndexProblem:  # the server did not answer: try again, within the lease
                     if time.monotonic() - last > LEASE:
                         self._lost = True
@@ -548,6 +589,11 @@ class _ServerLock:
         with self._guard:
             if not self._lost:
                 self._add(self._n + 1, False)
+
+
+def _waiting_for(what: str, name: str) -> str:
+    kind = "build" if what == "build" else f"{what} update"
+    return f"waiting for another {kind} of {name} to finish"
 
 
 def _gone(meta: dict[str, Any]) -> bool:
