@@ -510,7 +510,8 @@ def test_a_server_that_never_answers_is_one_line_after_the_deadline(tmp_path: Pa
     silent = Silent()
     env = {**os.environ, "ASSISTANT_CHROMA_TIMEOUT": "2"}
     try:
-        for args in (("status",), ("ask", AVDIIVKA), ("index", str(SAMPLE))):
+        serve = ("serve", "--port", str(free_port()))
+        for args in (("status",), ("ask", AVDIIVKA), ("index", str(SAMPLE)), serve):
             done = subprocess.run(  # without a deadline each waited for ever
                 [sys.executable, "-m", "assistant.cli", *args, "--chroma-url", silent.url],
                 cwd=REPO,
