@@ -135,9 +135,16 @@ def _parser() -> argparse.ArgumentParser:
     p = feeds.add_parser("export", parents=[index_dir], help="the feeds as OPML, on stdout")
     p.set_defaults(run=_feeds_export)
 
-    p = sub.add_parser("serve", parents=[index_dir, llm], help="the chat in the browser")
+    p = sub.add_parser("serve", parents=[index_dir, llm, fetching], help="the chat in the browser")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.add_argument(
+        "--update-every",
+        type=duration,
+        metavar="DURATION",
+        help="fetch the feeds that are due (`assistant update`) at start and then this often, "
+        "e.g. 30m, 1h or 2h30m (default: only when asked in the page)",
+    )
     p.set_defaults(run=_serve)
     return parser
 
@@ -227,9 +234,8 @@ def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_import(args: argparse.Namespace, settings: Settings) -> int:
-    from index.feeds import read_opml
-
     from index import feedlist
+    from index.feeds import read_opml
 
     try:
         listed = read_opml(args.file.read_bytes())
@@ -254,9 +260,8 @@ def _feeds_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_export(args: argparse.Namespace, settings: Settings) -> int:
-    from index.feeds import write_opml
-
     from index import feedlist
+    from index.feeds import write_opml
 
     feeds = feedlist.read(settings.place())
     sys.stdout.write(write_opml([(f.name, f.url) for f in feeds]))
@@ -328,11 +333,33 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def duration(text: str) -> float:
+    """90s, 30m, 1h or 2h30m as seconds (at least one); for argparse, whose error it raises."""
+    found = _DURATION.fullmatch(text.strip().lower())
+    if not found or not any(found.groups()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 30m, 1h or 2h30m")
+    hours, minutes, seconds = (int(n or 0) for n in found.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is too short: at least 1s")
+    return float(total)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ui import build_app, launch, parse_auth
 
     auth = parse_auth(settings.auth)
-    demo = build_app(settings)
+    demo = build_app(
+        settings,
+        update_every=args.update_every or 0.0,
+        # As `assistant update`, and a chat served beyond this machine is a shared install too:
+        # its users must not make it fetch from its own network.
+        allow_private=args.allow_private
+        or (not settings.chroma_url and args.host in ("127.0.0.1", "localhost", "::1")),
+    )
     if auth is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         print("warning: serving beyond this machine without ASSISTANT_AUTH", file=sys.stderr)
     over = settings.chroma_url or settings.index_dir

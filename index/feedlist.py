@@ -117,6 +117,6 @@ def as_row(feed: FeedState, now: float) -> dict[str, Any]:
         "last fetch": when(feed.last_fetch),
         "result": feed.result or "not fetched yet",
         "articles": feed.articles,
-        "next due": when(feed.next_due, now),
+        "next due": "now" if feed.due(now) else when(feed.next_due),
         "errors in a row": feed.failures,
     }

@@ -1,4 +1,5 @@
-"""The chat in a real Chromium (Playwright): answers, the reader, follow-ups, uploads, XSS."""
+"""The chat in a real Chromium (Playwright): answers, the reader, follow-ups, uploads, feeds,
+XSS."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from assistant.ui import build_app, launch
 from index.build import rebuild
 from tests.shared import free_port, in_ci
 from tests.test_ui import UNSUPPORTED, Citing
+from tests.test_update import BRIDGE, Site, port_times
 
 pytestmark = [
     pytest.mark.browser,
@@ -332,3 +334,64 @@ def test_a_written_answer_streams_with_live_markers_then_the_checked_one_replace
         assert open_marker(page, answer.locator(".na-answer button.na-cite").first) == sentence
         page.wait_for_timeout(700)
         page.screenshot(path=str(ARTIFACTS / "written.png"))
+
+
+@pytest.fixture()
+def site() -> Iterator[Site]:
+    """News sites on loopback: their feeds and pages."""
+    served = Site()
+    yield served
+    served.close()
+
+
+def test_a_feed_followed_and_updated_in_the_page_is_answered_from(
+    chromium: Any, fresh_url: str, site: Site
+) -> None:
+    home = port_times(site)  # a news site's home page, which names its RSS feed
+    for tab in open_tab(chromium, fresh_url):
+        page = tab.page
+        page.wait_for_selector("#na-feeds .na-feeds-empty")
+        assert "news" not in page.inner_text("#na-status")
+        page.fill("#na-feed-url :is(input, textarea)", home)
+        page.click("#na-follow")
+        feed = page.locator("#na-feeds .na-feed[data-name='port-times']")
+        feed.wait_for()
+        assert page.inner_text("#na-feeds-result") == (
+            "Following port-times: its articles come with the next update."
+        )
+        assert feed.locator("a.na-link").get_attribute("href") == f"{site.url}/feed.xml"
+        assert "not fetched yet" in feed.inner_text()
+        assert page.input_value("#na-feed-url :is(input, textarea)") == ""
+        page.click("#na-update")
+        page.wait_for_function(
+            "() => document.querySelector('#na-feeds-result').innerText.includes('new article')"
+        )
+        result = page.inner_text("#na-feeds-result")
+        assert "1 new article from 1 feed; the index holds 2 articles." in result
+        assert "port-times: 1 new" in result
+        state = feed.locator("dl").inner_text()
+        assert "result 1 new" in state and "articles 1" in state and "errors in a row 0" in state
+        status = page.inner_text("#na-status")
+        assert "2 articles" in status and "news updated" in status
+        answer = ask(page, "How much did the bridge repairs cost?")
+        assert "Harbour bridge reopens" in answer.locator(".na-source").first.inner_text()
+        assert "3.5 million dollars" in answer.locator(".na-answer").inner_text()
+        sentence = open_marker(page, answer.locator(".na-answer button.na-cite").first)
+        assert sentence in BRIDGE  # the sentence of the feed's article, in the reader
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "feeds.png"))
+        # Remove asks once more, then the feed and its article leave the index.
+        remove = feed.locator("button.na-feed-remove")
+        remove.click()
+        assert remove.inner_text() == "Remove its articles?"
+        remove.click()
+        page.wait_for_selector("#na-feeds .na-feeds-empty")
+        assert page.inner_text("#na-feeds-result") == (
+            "No longer following port-times; 1 article left the index."
+        )
+        page.wait_for_function(
+            "() => document.querySelector('#na-status').innerText.includes('1 article ')"
+        )
+        answer = ask(page, "How much did the bridge repairs cost?")
+        assert "Harbour bridge reopens" not in answer.inner_text()
+        assert tab.dialogs == []

@@ -1,4 +1,5 @@
-"""The page (Gradio Blocks): the chat beside the reader; filters and uploads in the sidebar."""
+"""The page (Gradio Blocks): the chat beside the reader; filters, uploads and feeds in the
+sidebar."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from assistant.ui.theme import static, theme
 from assistant.ui.worker import InThread, Worker
 
 ANSWERS_AT_ONCE = 4  # answers written at the same time; more wait in Gradio's queue
+LOOKS_AT_ONCE = 4  # status refreshes served at the same time
+TICK = 30.0  # seconds between a page's looks at the status line and the feed list
 
 
 def _pick(event: gr.EventData) -> str:
     return str(getattr(event, "question", ""))[:2000]
 
 
-def _sidebar() -> tuple[Any, ...]:
-    """Date and source filters; the upload box: (since, until, sources, files, add, added)."""
+def _sidebar() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Date and source filters, the upload box and the feeds: ((since, until, sources, files,
+    add, added), (address, follow, update, result, listing))."""
     with gr.Sidebar(label="Filters and articles", open=True, width=290, elem_id="na-side"):
         gr.HTML('<div class="na-side-title">Filters</div>')
         since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", max_lines=1)
@@ -38,7 +42,30 @@ def _sidebar() -> tuple[Any, ...]:
         )
         add = gr.Button("Add to the index", elem_id="na-add")
         added = gr.HTML(elem_id="na-upload-result")
-    return since, until, sources, files, add, added
+        feeds = _feeds()
+    return (since, until, sources, files, add, added), feeds
+
+
+def _feeds() -> tuple[Any, ...]:
+    """Follow a feed, update now, the feeds followed: (address, follow, update, result, listing)."""
+    gr.HTML(
+        '<div class="na-side-title">Feeds</div>'
+        '<div class="na-side-hint">An RSS, Atom or JSON feed, or a news site</div>'
+    )
+    with gr.Row(elem_id="na-follow-row", equal_height=True):
+        address = gr.Textbox(
+            show_label=False,
+            placeholder="https://…/feed.xml",
+            max_lines=1,
+            scale=4,
+            container=False,
+            elem_id="na-feed-url",
+        )
+        follow = gr.Button("Follow", scale=0, min_width=72, elem_id="na-follow")
+    update = gr.Button("Update now", size="sm", elem_id="na-update")
+    result = gr.HTML(elem_id="na-feeds-result")
+    listing = gr.HTML(elem_id="na-feeds", js_on_load=static("feeds.js"))
+    return address, follow, update, result, listing
 
 
 def _chat_and_reader() -> tuple[Any, ...]:
@@ -106,20 +133,52 @@ def _ask_events(
     )
 
 
+def _feed_events(
+    app: ChatApp, feeds: tuple[Any, ...], status: Any, sources: Any, examples: Any
+) -> None:
+    """Follow (the button or Enter), Update now and each feed's Remove: one index job at a
+    time, with the uploads; answers do not wait for them."""
+    address, follow, update, result, listing = feeds
+    job: dict[str, Any] = {
+        "show_progress_on": result,
+        "concurrency_id": "index",
+        "concurrency_limit": 1,
+    }
+    following: dict[str, Any] = {
+        "fn": app.follow,
+        "inputs": [address],
+        "outputs": [result, listing, address, status],
+        **job,
+    }
+    follow.click(api_name="follow", api_visibility="undocumented", **following)
+    address.submit(api_visibility="private", **following)
+    refreshed = [result, listing, status, sources, examples]
+    update.click(
+        app.update_now, None, refreshed, api_name="update", api_visibility="undocumented", **job
+    )
+    listing.click(app.unfollow, None, refreshed, api_visibility="private", **job)
+
+
 def build_app(
     settings: Settings,
     assistant: Assistant | None = None,
     worker: Worker | InThread | None = None,
+    *,
+    update_every: float = 0.0,
+    allow_private: bool | None = None,
 ) -> gr.Blocks:
     """The page over `settings` (its index, model and uploads folder beside the index).
 
     `assistant` and `worker` default to the cached Assistant and the process's index worker.
+    `update_every` (seconds): fetch the feeds that are due now and then at that interval, in
+    the worker. `allow_private`: feeds may be fetched from private and loopback addresses (by
+    default, as the CLI: with a folder index, not with a Chroma server).
     """
-    app = ChatApp(settings, assistant, worker)
+    app = ChatApp(settings, assistant, worker, allow_private=allow_private)
     with gr.Blocks(title="News Assistant", analytics_enabled=False, fill_width=True) as demo:
         conversation = gr.State([])  # this session's exchanges, each with its Answer
         status, new = _header(app)
-        since, until, sources, files, add, added = _sidebar()
+        (since, until, sources, files, add, added), feeds = _sidebar()
         transcript, examples, question, ask, panel = _chat_and_reader()
         _ask_events(app, conversation, [since, until, sources], transcript, examples, question, ask)
         transcript.click(
@@ -142,10 +201,26 @@ def build_app(
             api_name="upload",
             api_visibility="undocumented",
             show_progress_on=added,
-            concurrency_limit=1,  # one build at a time; answers do not wait for it
+            concurrency_id="index",  # one build at a time; answers do not wait for it
+            concurrency_limit=1,
         ).then(lambda: None, None, files, api_visibility="private")
+        _feed_events(app, feeds, status, sources, examples)
         demo.load(app.refresh, None, [status, sources, examples], api_visibility="private")
+        listing = feeds[-1]
+        demo.load(app.feeds_panel, None, listing, api_visibility="private")
+        gr.Timer(TICK).tick(
+            app.tick,
+            None,
+            [status, listing],
+            api_name="status",
+            api_visibility="undocumented",
+            show_progress="hidden",
+            concurrency_id="status",
+            concurrency_limit=LOOKS_AT_ONCE,
+        )
         gr.api(app.ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWERS_AT_ONCE)
+    if update_every:
+        app.start_updates(update_every)
     return demo
 
 

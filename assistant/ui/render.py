@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from assistant.citations import MARKER, Citation, marker_numbers
@@ -203,17 +205,76 @@ def nice_time(stamp: str) -> str:
         return stamp
 
 
-def status(manifest: Manifest | None, writer: str) -> str:
-    """Articles, sentences, build time and what writes the answers, as one line."""
+def clock(epoch: float, now: float | None = None) -> str:
+    """A moment as local 07:31, or 14 Mar, 07:31 when it is not today."""
+    moment = time.localtime(epoch)
+    today = time.localtime(time.time() if now is None else now)
+    same_day = moment[:3] == today[:3]
+    return time.strftime("%H:%M" if same_day else "%-d %b, %H:%M", moment)
+
+
+def status(
+    manifest: Manifest | None,
+    writer: str,
+    news: float | None = None,
+    next_update: float | None = None,
+) -> str:
+    """Articles, sentences, build time, when the news was last fetched, when it is fetched next
+    and what writes the answers, as one line.
+
+    `news`: the latest fetch of the feeds the index follows (0: none fetched yet; None: it follows
+    none). `next_update`: when the server fetches them next (0: now; None: not scheduled).
+    """
     pill = f'<span class="na-pill">LLM: {esc(writer)}</span>'
+    news_parts = []
+    if news is not None:
+        when = f"news updated {clock(news)}" if news else "news not updated yet"
+        news_parts.append(f'<span class="na-news">{esc(when)}</span>')
+    if next_update is not None:
+        when = f"next update {clock(next_update)}" if next_update else "updating the news…"
+        news_parts.append(f'<span class="na-next">{esc(when)}</span>')
+    feeds = f'<span class="na-feeds-status">{" · ".join(news_parts)}</span>' if news_parts else ""
     if manifest is None:
-        return f'<div class="na-status">No articles indexed yet · {pill}</div>'
+        return f'<div class="na-status">No articles indexed yet · {pill}{feeds}</div>'
     articles, sentences = manifest.articles, manifest.sentences
     built = nice_time(manifest.built_at)
     return (
         f'<div class="na-status"><b>{articles:,}</b> article{"s" * (articles != 1)} · '
-        f"<b>{sentences:,}</b> sentences · indexed {esc(built)} · {pill}</div>"
+        f"<b>{sentences:,}</b> sentences · indexed {esc(built)} · {pill}{feeds}</div>"
     )
+
+
+def feeds_list(rows: Sequence[dict[str, Any]]) -> str:
+    """The feeds the index follows (`feedlist.as_row` of each), each with its Remove button.
+
+    Names, URLs and results come from feeds and their servers: all escaped; a URL is a link
+    only when it is http(s).
+    """
+    if not rows:
+        return (
+            '<div class="na-feeds-empty">No feeds yet: paste the address of an RSS, Atom or JSON '
+            "feed, or of a news site that names its feed.</div>"
+        )
+    items = []
+    for row in rows:
+        fields = dict(row)
+        name, url = str(fields.pop("name")), str(fields.pop("url"))
+        shown_url = re.sub(r"^https?://", "", url)
+        address = link(url, shown_url) or f'<span class="na-feed-url">{esc(url)}</span>'
+        failing = bool(fields.get("errors in a row"))
+        state = "".join(
+            f'<div class="na-feed-field{" na-feed-bad" * (failing and key == "result")}">'
+            f"<dt>{esc(key)}</dt> <dd>{esc(value)}</dd></div>"
+            for key, value in fields.items()
+        )
+        items.append(
+            f'<li class="na-feed" data-name="{esc(name)}"><div class="na-feed-head">'
+            f'<span class="na-feed-name">{esc(name)}</span>'
+            f'<button type="button" class="na-feed-remove" data-feed="{esc(name)}" '
+            f'title="Stop following {esc(name)}; its articles leave the index">Remove</button>'
+            f'</div><div class="na-feed-link">{address}</div><dl>{state}</dl></li>'
+        )
+    return f'<ul class="na-feeds">{"".join(items)}</ul>'
 
 
 def upload_result(head: str, notes: Sequence[str], problems: Sequence[str], ok: bool) -> str:
