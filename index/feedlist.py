@@ -18,7 +18,7 @@ from index.places import Place
 
 EVERY = 30 * 60.0  # seconds between two fetches of a feed that answers
 MAX_BACKOFF = 24 * 3600.0  # a feed that keeps failing is tried at least once a day
-MAX_TRIED = 2000  # links remembered per feed that gave no article (not fetched again)
+MAX_SEEN = 5000  # links remembered per feed (a feed is read for its newest 1,000 entries)
 DOCUMENT = "feeds"
 
 
@@ -39,7 +39,7 @@ class FeedState:
     articles: int = 0  # articles indexed from it so far
     failures: int = 0  # failed fetches in a row
     next_due: float = 0.0  # epoch seconds; 0: due now
-    tried: list[str] = field(default_factory=list)  # links that gave no article, newest last
+    seen: list[str] = field(default_factory=list)  # links fetched from it, newest last
 
     def due(self, now: float) -> bool:
         return self.next_due <= now
@@ -54,9 +54,10 @@ class FeedState:
         self.last_fetch, self.result = now, f"failed: {why}"
         self.next_due = now + min(EVERY * 2 ** min(self.failures - 1, 10), MAX_BACKOFF)
 
-    def gave_nothing(self, link: str) -> None:
-        if link and link not in self.tried:
-            self.tried = [*self.tried, link][-MAX_TRIED:]
+    def saw(self, link: str) -> None:
+        """A link fetched: never fetched again (indexed, a copy, or a page without an article)."""
+        if link and link not in self.seen:
+            self.seen = [*self.seen, link][-MAX_SEEN:]
 
 
 def read(where: Place) -> list[FeedState]:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -39,6 +41,7 @@ from index.report import BuildReport
 from index.store import open_index
 
 MAX_PAGES = 100  # article pages fetched from one feed in one update; the rest come next time
+FEEDS_AT_ONCE = 8  # feeds fetched at the same time (each host still one request at a time)
 PROBLEMS_SHOWN = 5  # entry problems listed per feed
 
 
@@ -112,19 +115,28 @@ def update(
         due = [f for f in feeds if everything or f.due(now)]
         if not due:
             return UpdateReport([], None)
-        known = _indexed_links(where)
-        results = []
-        bar = tqdm(due, desc="fetching feeds", unit=" feeds", disable=not show)
-        for i, feed in enumerate(bar, start=1):
-            results.append(_fetch(feed, fetcher, known, feeds_dir, now))
+        known = _Known(where)
+        bar = tqdm(total=len(due), desc="fetching feeds", unit=" feeds", disable=not show)
+
+        done = iter(range(1, len(due) + 1))  # next() is atomic: a count across the threads
+
+        def fetch(feed: FeedState) -> FeedResult:
+            result = _fetch(feed, fetcher, known, feeds_dir, now)
+            bar.update()
             if on_progress:
-                on_progress("fetching feeds", i, len(due))
+                on_progress("fetching feeds", next(done), len(due))
+            return result
+
+        # Feeds at once, so that one host's politeness delay does not hold up the others (the
+        # fetcher keeps one request at a time per host).
+        with ThreadPoolExecutor(FEEDS_AT_ONCE, thread_name_prefix="feeds") as pool:
+            results = list(pool.map(fetch, due))
         bar.close()
         build = None
-        if any(r.new for r in results):
-            feeds_dir.mkdir(parents=True, exist_ok=True)
+        written = [r.file for r in results if r.file is not None]
+        if written:  # only the new files: the earlier ones' articles are indexed and stay
             build = rebuild(
-                [feeds_dir], where, embedder=embedder, progress=show, on_progress=on_progress
+                written, where, embedder=embedder, progress=show, on_progress=on_progress
             )
             taken = build.articles_by_file
             for feed, result in zip(due, results, strict=True):
@@ -134,8 +146,28 @@ def update(
         return UpdateReport(results, build)
 
 
+class _Known:
+    """The canonical links of the articles indexed, and of those fetched in this update: never
+    fetched again. Read from the index only when a feed has changed (an update with nothing new
+    costs no read of the catalogue)."""
+
+    def __init__(self, where: Place):
+        self._where = where
+        self._links: set[str] | None = None
+        self._lock = threading.Lock()
+
+    def claim(self, link: str) -> bool:
+        """Whether `link` is new: then it is known from now on."""
+        with self._lock:
+            if self._links is None:
+                self._links = _indexed_links(self._where)
+            if link in self._links:
+                return False
+            self._links.add(link)
+            return True
+
+
 def _indexed_links(where: Place) -> set[str]:
-    """The canonical links of the articles indexed: never fetched again."""
     try:
         index = open_index(where)
     except IndexMissing:  # nothing indexed yet
@@ -147,7 +179,7 @@ def _indexed_links(where: Place) -> set[str]:
 
 
 def _fetch(
-    feed: FeedState, fetcher: Fetcher, known: set[str], feeds_dir: Path, now: float
+    feed: FeedState, fetcher: Fetcher, known: _Known, feeds_dir: Path, now: float
 ) -> FeedResult:
     """Fetch one feed and the pages of its new entries; write its new articles for the build."""
     result = FeedResult(feed.name)
@@ -162,19 +194,21 @@ def _fetch(
         feed.failed(now, str(error))
         result.failed = str(error)
         return result
-    records, pages = [], 0
+    records, pages, deferred = [], 0, False
     for entry in parsed.entries:
-        if entry.link and (entry.link in known or entry.link in feed.tried):
+        if entry.link in feed.seen:
             continue
         if not entry.full and pages >= MAX_PAGES:
-            continue  # next time
+            deferred = True  # next time
+            continue
+        if entry.link and not known.claim(entry.link):
+            continue
         record, why = _article(entry, fetcher)
         pages += not entry.full
+        feed.saw(entry.link)  # fetched once: never again, whatever the build makes of it
         if record is None:
-            feed.gave_nothing(entry.link)
             result.problems.append(f"{entry.link or entry.title}: {why}")
             continue
-        known.add(entry.link)
         records.append(record)
     if records:
         folder = feeds_dir / feed.name
@@ -184,7 +218,8 @@ def _fetch(
         result.file = folder / f"{stamp}.jsonl"
         result.file.write_text(lines, encoding="utf-8")
     result.new = len(records)
-    feed.etag, feed.last_modified = got.etag, got.last_modified
+    if not deferred:  # else the next update must get the whole feed again, not a 304
+        feed.etag, feed.last_modified = got.etag, got.last_modified
     without = f", {len(result.problems)} without an article" if result.problems else ""
     feed.succeeded(now, f"{len(records)} new{without}")
     return result

@@ -289,3 +289,44 @@ def test_a_server_index_refuses_private_addresses_unless_allowed(
         assert "3.5 million dollars" in out
     finally:
         chroma.stop()
+
+
+def test_entries_past_the_page_cap_come_with_the_next_update(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index import update as update_module
+
+    monkeypatch.setattr(update_module, "MAX_PAGES", 1)
+    site.add("/bridge.html", page("Harbour bridge reopens", BRIDGE))
+    site.add("/library.html", page("Library opens late", LIBRARY))
+    items = [
+        ("Library opens late", f"{site.url}/library.html", "Longer hours."),
+        ("Harbour bridge reopens", f"{site.url}/bridge.html", "The bridge is open."),
+    ]
+    feed = site.add("/feed.xml", rss("Port Times", items), kind="application/rss+xml")
+    assert run(capsys, "feeds", "add", feed)[0] == 0
+    assert run(capsys, "update", "-q")[1].splitlines()[0] == "port-times: 1 new"
+    # The feed has not changed, but it was not read in full: not a 304 this time.
+    assert run(capsys, "update", "-q", "--all")[1].splitlines()[0] == "port-times: 1 new"
+    assert run(capsys, "update", "-q", "--all")[1].splitlines()[0] == "port-times: unchanged"
+
+
+def test_a_page_fetched_once_is_not_fetched_again_even_if_not_indexed(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.add("/bridge.html", page("Harbour bridge reopens", BRIDGE))
+    site.add("/bridge-again.html", page("Harbour bridge reopens", BRIDGE))  # the same text
+    items = [
+        ("Harbour bridge reopens", f"{site.url}/bridge.html", "The bridge is open."),
+        ("Bridge reopens (again)", f"{site.url}/bridge-again.html", "The bridge is open."),
+    ]
+    feed = site.add("/feed.xml", rss("Port Times", items), kind="application/rss+xml")
+    assert run(capsys, "feeds", "add", feed)[0] == 0
+    code, out, _ = run(capsys, "update", "-q")
+    assert out.splitlines()[0] == "port-times: 2 new" and "1 skipped" in out  # a duplicate
+    site.add("/library.html", page("Library opens late", LIBRARY))
+    new = [("Library opens late", f"{site.url}/library.html", "Longer hours."), *items]
+    site.add("/feed.xml", rss("Port Times", new), kind="application/rss+xml")
+    site.asked.clear()
+    assert run(capsys, "update", "-q", "--all")[1].splitlines()[0] == "port-times: 1 new"
+    assert sorted(site.asked) == ["/feed.xml", "/library.html", "/robots.txt"]
