@@ -19,7 +19,8 @@ _BULLET = re.compile(r"^(?:[-*\u2022]|\d{1,2}[.)])\s+")
 
 @dataclass(frozen=True)
 class Citation:
-    """A cited sentence: `article.text[start:end] == text`."""
+    """A cited sentence: `article.text[start:end] == text`. `also`: the other outlets that
+    carried the same story (its copies, recorded by the build: index/copies.py), by name."""
 
     n: int
     article_id: str
@@ -30,10 +31,23 @@ class Citation:
     text: str
     start: int
     end: int
+    also: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        """Plain data for JSON."""
-        return asdict(self)
+        """Plain data for JSON (`also` a list)."""
+        return {**asdict(self), "also": list(self.also)}
+
+    def carried(self, shown: int = 3) -> str:
+        """The other outlets as a reader reads them, "" when there are none: 'also carried by
+        4 outlets: A, B, C and 1 more'."""
+        if not self.also:
+            return ""
+        names = ", ".join(self.also[:shown])
+        more = len(self.also) - shown
+        noun = "outlet" if len(self.also) == 1 else "outlets"
+        return f"also carried by {len(self.also)} {noun}: {names}" + (
+            f" and {more} more" if more > 0 else ""
+        )
 
 
 def citation(n: int, sentence: RankedSentence) -> Citation:
@@ -49,6 +63,7 @@ def citation(n: int, sentence: RankedSentence) -> Citation:
         sentence.text,
         sentence.start,
         sentence.end,
+        c.also,
     )
 
 

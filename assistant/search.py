@@ -1,5 +1,5 @@
 """Chunk search over one build: dense + BM25 fused by rank, the question's days searched again,
-wire copies kept once."""
+wire copies kept once, each chunk with the other outlets that carried its article."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from index.filters import Filters, day_number, where
@@ -27,14 +28,19 @@ POOL = 40  # depth of each ranking that is fused
 WINDOW_DAYS = 14
 W_WINDOW = 0.5
 WINDOW_POOL = 400
-WIRE_COPY = 0.8  # share of words two chunks of different articles share when one is a reprint
+# Share of words two chunks of different articles share when one is a reprint. The build indexes
+# a near-copy of a story once (index/copies.py): this catches the copies it keeps apart (a
+# localised version, an update with a new lede, one of an index built before it).
+WIRE_COPY = 0.8
 
 
 @dataclass(frozen=True)
 class RankedChunk(StoredChunk):
-    """A chunk found for a question, with its fused score."""
+    """A chunk found for a question, with its fused score and the other outlets that carried
+    its article (`Index.outlets`)."""
 
     score: float = 0.0
+    also: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=8192)  # each text is compared with many others
@@ -70,6 +76,9 @@ class Searcher:
         self.published = dict(
             zip(self.lexical.ids, self.lexical.published_ts.tolist(), strict=True)
         )
+        # Who carried which story (Index.outlets) is read now, as the index opens (in the
+        # background: assistant/chain.py), not at the first question (~0.25 s a process).
+        index.carrying()
 
     def close(self) -> None:
         """Release the index."""
@@ -118,7 +127,12 @@ class Searcher:
         wanted = [f"{a}:0" for a in best if f"{a}:0" not in have]
         ledes = self.index.chunks_by_id(wanted) if wanted else {}
         added = [
-            RankedChunk(**vars(lede), score=best[lede.article_id].score) for lede in ledes.values()
+            RankedChunk(
+                **vars(lede),
+                score=best[lede.article_id].score,
+                also=self.index.outlets(lede.article_id),
+            )
+            for lede in ledes.values()
         ]
         return sorted([*chunks, *added], key=lambda c: c.score, reverse=True)
 
@@ -127,14 +141,29 @@ class Searcher:
         WINDOW_POOL nearest of all (Chroma's date-filtered search took ~0.9 s a question on 6,315
         articles); Chroma filters only when too few of those are of the dates asked."""
         if filters.since is None and filters.until is None:
-            return self.index.nearest(vector, depth, where(filters))
+            return self.index.nearest(vector, depth, self._where(filters))
         nearest = self.index.nearest(
-            vector, max(depth, WINDOW_POOL), where(Filters(sources=filters.sources))
+            vector, max(depth, WINDOW_POOL), self._where(Filters(sources=filters.sources))
         )
         dated = self._of_days(nearest, filters)
         if len(dated) >= pool:
             return dated[:depth]
-        return self.index.nearest(vector, depth, where(filters))
+        return self.index.nearest(vector, depth, self._where(filters))
+
+    def _where(self, filters: Filters) -> dict | None:
+        """The filters as a Chroma `where`; sources take the stories they carried copies of
+        (the copies have no chunks: index/copies.py)."""
+        carried = self.index.carried_by(filters.sources) if filters.sources else frozenset()
+        if not carried:
+            return where(filters)
+        either = {
+            "$or": [
+                {"source": {"$in": sorted(filters.sources)}},
+                {"article_id": {"$in": sorted(carried)}},
+            ]
+        }
+        dated = where(Filters(filters.since, filters.until))
+        return {"$and": [dated, either]} if dated else either
 
     def _of_days(self, ids: list[str], filters: Filters) -> list[str]:
         """The chunks of `ids` published between the filters' dates (undated ones are of no
@@ -153,7 +182,8 @@ class Searcher:
                 for p in kept
             ):
                 continue
-            kept.append(RankedChunk(**vars(chunk), score=fused[cid]))
+            also = self.index.outlets(chunk.article_id)
+            kept.append(RankedChunk(**vars(chunk), score=fused[cid], also=also))
             if len(kept) == k:
                 break
         return kept
@@ -161,7 +191,9 @@ class Searcher:
     def _lexical(self, query: str, filters: Filters, pool: int) -> list[str]:
         mask = None
         if filters != Filters():
-            mask = self.lexical.mask(
-                day_number(filters.since), day_number(filters.until), filters.sources
-            )
+            since, until = day_number(filters.since), day_number(filters.until)
+            mask = self.lexical.mask(since, until, filters.sources)
+            if carried := self.index.carried_by(filters.sources) if filters.sources else None:
+                of_carried = np.isin(self.lexical.article_ids, sorted(carried))
+                mask = np.maximum(mask, self.lexical.mask(since, until) * of_carried)
         return [cid for cid, _ in self.lexical.search(query, pool, mask)]

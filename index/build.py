@@ -6,7 +6,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +17,7 @@ from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from index.chunk import ChunkSettings, chunk_article, embedding_text
+from index.copies import Found, find_copies
 from index.embed import DEFAULT_MODEL, default_embedder
 from index.errors import IndexDamaged, IndexMismatch, IndexProblem
 from index.lexical import open_lexical, prune
@@ -99,15 +100,24 @@ def rebuild(
             _save_bm25(where, base)  # made here if a reader has not (an older layout's)
             prune(where.bm25_dir, [base])
             return _report(where, work, base, started, changed=False)
+        if on_progress:
+            on_progress("finding copies of one story", 0, 0)
+        found = _copies(where, base, known, work, show)
+        copies = [(a, found.originals[a.id]) for a in work.todo if a.id in found.originals]
+        whole = [a for a in work.todo if a.id not in found.originals]  # embedded
         segment_id = new_segment_id()
         segment = where.segment(segment_id, create=True)
         merged = None
         try:
             try:
-                added = _embed_into(segment, work.todo, chunking, embedder, show, on_progress)
+                segment.add_copies(copies)
+                articles, sentences, chunks = _embed_into(
+                    segment, whole, found.signatures, chunking, embedder, show, on_progress
+                )
             finally:
                 segment.close()
             where.finish(segment_id)
+            added = (articles + len(copies), sentences, chunks)
             manifest = _manifest(base, segment_id, known, work, added, model, chunking)
             manifest, merged = _merged(where, manifest)
             manifest = replace(
@@ -127,7 +137,7 @@ def rebuild(
             raise
         _clear(where, keep=manifest.kept())
         prune(where.bm25_dir, [manifest, previous])
-        return _report(where, work, manifest, started, changed=True)
+        return _report(where, work, manifest, started, changed=True, copies=len(copies))
 
 
 def _save_bm25(where: Place, manifest: Manifest) -> None:
@@ -194,6 +204,36 @@ def _copy(
         if len(got["ids"]) < COPY_PAGE:
             return
         offset += COPY_PAGE
+
+
+def _copies(
+    where: Place, base: Manifest | None, known: dict[str, Entry], work: Plan, show: bool
+) -> Found:
+    """Which of the articles to index are copies of another one (index/copies.py): of an indexed
+    article that stays, or of one read before them. Copies are recorded, not embedded; a
+    candidate's text is read back from the index."""
+    gone = work.removed | work.updated
+    indexed = {i: e.signature for i, e in known.items() if not e.copy_of and i not in gone}
+    carried = {
+        i: e.copy_of
+        for i, e in known.items()
+        if e.copy_of and i not in gone and e.copy_of in indexed
+    }
+    opened: list[Index] = []
+
+    def text_of(article_id: str) -> str | None:
+        if base is None:
+            return None
+        if not opened:
+            opened.append(Index(where, base))
+        found = opened[0].article(article_id)
+        return found[0].text if found else None
+
+    try:
+        return find_copies(work.todo, indexed, work.copies, carried, text_of, show)
+    finally:
+        for index in opened:
+            index.close()
 
 
 def _catalogue(
@@ -274,6 +314,7 @@ def _why(error: Exception) -> str:
 def _embed_into(
     segment: Segment,
     articles: list[Article],
+    signatures: Mapping[str, str],
     chunking: ChunkSettings,
     embedder: Embeddings,
     show: bool,
@@ -298,7 +339,7 @@ def _embed_into(
         if size >= EMBED_BATCH or i == len(prepared) - 1:
             texts = [embedding_text(a, c) for a, _, chunks in batch for c in chunks]
             vectors = iter(embedder.embed_documents(texts) if texts else [])
-            segment.add([(a, s, cs, [next(vectors) for _ in cs]) for a, s, cs in batch])
+            segment.add([(a, s, cs, [next(vectors) for _ in cs]) for a, s, cs in batch], signatures)
             done += size
             bar.update(size)
             if on_progress:
@@ -309,7 +350,7 @@ def _embed_into(
 
 
 def _report(
-    where: Place, work: Plan, manifest: Manifest, started: float, changed: bool
+    where: Place, work: Plan, manifest: Manifest, started: float, changed: bool, copies: int = 0
 ) -> BuildReport:
     return BuildReport(
         index_dir=where.name,
@@ -325,4 +366,5 @@ def _report(
         chunks=manifest.chunks,
         seconds=time.perf_counter() - started,
         changed=changed,
+        copies=copies,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from index.article import Article, Notice, Skipped
+from index.copies import other_outlet, outlet
 from index.report import Lines
 from index.segments import Entry, text_hash
 
@@ -23,6 +24,9 @@ class Plan:
 
     todo: list[Article] = field(default_factory=list)  # to embed (new or changed)
     updated: set[str] = field(default_factory=set)
+    # Articles of todo with the same URL or text as another outlet's: id -> that article's id
+    # (a copy, index/copies.py; the same outlet's is a duplicate, skipped).
+    copies: dict[str, str] = field(default_factory=dict)
     unchanged: int = 0
     removed: set[str] = field(default_factory=set)
     skipped: Lines[Skipped] = field(default_factory=lambda: Lines(Skipped, "skipped line"))
@@ -35,17 +39,19 @@ _Twin = tuple[str, str]  # (why, id of the article met first)
 
 
 class _Twins:
-    """Articles by id, URL and folded text, to tell when one is met twice."""
+    """Articles by id, URL and folded text, to tell when one is met twice, and their outlets."""
 
     def __init__(self, by_id: bool = True):
         self.by_id = by_id
         self.ids: set[str] = set()
         self.urls: dict[str, str] = {}
         self.texts: dict[str, str] = {}
+        self.outlets: dict[str, tuple[str, str]] = {}  # id -> (source, URL)
 
-    def add(self, key: _Key) -> None:
+    def add(self, key: _Key, source: str) -> None:
         article_id, url, th = key
         self.ids.add(article_id)
+        self.outlets[article_id] = (source, url)
         if url:
             self.urls.setdefault(url, article_id)
         self.texts.setdefault(th, article_id)
@@ -78,9 +84,10 @@ class _Planner:
         self.result = Plan()
         self.indexed, self.met = _Twins(by_id=False), _Twins()
         for article_id, entry in known.items():
-            self.indexed.add((article_id, entry.url, entry.text_hash))
+            self.indexed.add((article_id, entry.url, entry.text_hash), entry.source)
         self.waiting: list[tuple[Article, _Key, _Twin]] = []  # copies of articles maybe gone
         self.unread: set[str] = set()  # files with something that could not be read
+        self.carried: list[Article] = []  # indexed copies of other articles, read unchanged
 
     def read(self, item: Article | Skipped) -> None:
         if isinstance(item, Skipped):
@@ -89,7 +96,7 @@ class _Planner:
             return
         key = (item.id, item.url, text_hash(item.text))
         if twin := self.met.twin(key):
-            self.result.skipped.add(_duplicate(item, twin))
+            self._twin(item, key, twin, self.met)
         elif twin := self.indexed.twin(key):
             self.waiting.append((item, key, twin))
         else:
@@ -105,9 +112,10 @@ class _Planner:
             and (self._unread(entry.path) or not under(Path(entry.path), sources))
         }
         for item, key, twin in self.waiting:  # a copy of an article that is gone (renamed) stays
-            again = self.met.twin(key) or (twin if twin[1] in stays else None)
-            if again:
-                self.result.skipped.add(_duplicate(item, again))
+            if again := self.met.twin(key):
+                self._twin(item, key, again, self.met)
+            elif twin[1] in stays:
+                self._twin(item, key, twin, self.indexed)
             else:
                 self._accept(item, key)
         stays -= self.met.ids
@@ -116,6 +124,16 @@ class _Planner:
         replaced = self.result.updated | {
             i for i in self.result.removed if self.known[i].path in self.result.by_file
         }
+        # A copy whose original is gone or replaced (now or by an earlier build) is looked at
+        # again, like a new article: it may copy another one, or be indexed in full. One that is
+        # not read stays as it is until a build reads it (nothing cites an original that is gone).
+        gone = self.result.removed | self.result.updated
+        for item in self.carried:
+            original = self.known[item.id].copy_of
+            if original in gone or original not in self.known:
+                self.result.todo.append(item)
+                self.result.updated.add(item.id)
+                self.result.unchanged -= 1
         self._note("kept", kept, ": it could not be read in full, and they may be in what failed")
         self._note("replaced", replaced, "")
         return self.result
@@ -124,19 +142,30 @@ class _Planner:
         """Whether the file at `path`, or a folder it is in, could not be read in full."""
         return path in self.unread or any(str(p) in self.unread for p in Path(path).parents)
 
-    def _accept(self, item: Article, key: _Key) -> None:
-        self.met.add(key)
+    def _twin(self, item: Article, key: _Key, twin: _Twin, twins: _Twins) -> None:
+        """The same article as `twin`: a duplicate from its outlet, a copy from another one."""
+        why, first = twin
+        if why == "same id" or not other_outlet(_outlet(item), outlet(*twins.outlets[first])):
+            self.result.skipped.add(_duplicate(item, twin))
+        else:
+            self._accept(item, key, copy_of=first)
+
+    def _accept(self, item: Article, key: _Key, copy_of: str = "") -> None:
+        self.met.add(key, item.source)
         self.result.by_file[item.path] += 1
         for note in item.notes:
             self.result.notices.add(Notice(item.path, note, item.line))
         entry = self.known.get(item.id)
-        if entry is None:
-            self.result.todo.append(item)
-        elif entry.content_hash != item.content_hash:
-            self.result.todo.append(item)
-            self.result.updated.add(item.id)
-        else:
+        if entry is not None and entry.content_hash == item.content_hash:
             self.result.unchanged += 1
+            if entry.copy_of:
+                self.carried.append(item)
+            return
+        self.result.todo.append(item)
+        if entry is not None:
+            self.result.updated.add(item.id)
+        if copy_of:
+            self.result.copies[item.id] = copy_of
 
     def _note(self, what: str, ids: set[str], why: str) -> None:
         """One note per file whose earlier articles were kept or replaced, naming them."""
@@ -162,6 +191,10 @@ def _articles(titles: list[str]) -> str:
 def _duplicate(item: Article, twin: _Twin) -> Skipped:
     why, first = twin
     return Skipped(item.path, f"duplicate of article {first} ({why})", item.line)
+
+
+def _outlet(article: Article) -> str:
+    return outlet(article.source, article.url)
 
 
 def under(path: Path, sources: list[Path]) -> bool:

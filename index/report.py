@@ -30,12 +30,19 @@ class BuildReport:
     changed: bool = False
     notices: tuple[Notice, ...] = ()  # what was kept or replaced, dates dropped
     articles_by_file: Mapping[str, int] = field(default_factory=dict)  # of the files read
+    # Of those added and updated, copies of another article (the same story from another
+    # outlet, or again from the same one: index/copies.py) recorded with it, not embedded.
+    copies: int = 0
 
     def summary(self) -> str:
         """One line of counts, then one line per notice and per skipped input."""
+        copies = ""
+        if self.copies:
+            noun = "copy" if self.copies == 1 else "copies"
+            copies = f"{self.copies} {noun} of indexed stories recorded, not embedded; "
         head = (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.removed} removed, {len(self.skipped)} skipped in {self.seconds:.1f}s; "
+            f"{self.removed} removed, {len(self.skipped)} skipped in {self.seconds:.1f}s; {copies}"
             f"the index at {self.index_dir} holds {self.articles} articles, "
             f"{self.sentences} sentences, {self.chunks} chunks"
         )

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from index.chunk import Chunk
+from index.copies import KEY
 from index.filters import published_number
 from index.load import Article
 from index.sentences import Sentence
@@ -30,6 +31,9 @@ class Entry(NamedTuple):
     title: str
     sentences: int
     chunks: int
+    source: str = ""
+    copy_of: str = ""  # a copy (index/copies.py): the article it copies; it has no chunks
+    signature: str = ""  # its MinHash (index/copies.py); "" in an index built before them
 
 
 def text_hash(text: str) -> str:
@@ -63,15 +67,17 @@ class Segment:
             f"{prefix}articles", embedding_function=None
         )
 
-    def add(self, batch: Sequence[Embedded]) -> None:
-        """Store articles with their sentences and embedded chunks."""
+    def add(self, batch: Sequence[Embedded], signatures: Mapping[str, str]) -> None:
+        """Store articles with their sentences, embedded chunks and MinHash `signatures`."""
         if not batch:
             return
         self.articles.upsert(
             ids=[a.id for a, _, _, _ in batch],
             embeddings=[[0.0] for _ in batch],
             documents=[a.text for a, _, _, _ in batch],
-            metadatas=[_article_metadata(a, s, len(c)) for a, s, c, _ in batch],
+            metadatas=[
+                _article_metadata(a, s, len(c), signatures.get(a.id, "")) for a, s, c, _ in batch
+            ],
         )
         chunks = [(a, c, v) for a, _, cs, vs in batch for c, v in zip(cs, vs, strict=True)]
         if chunks:
@@ -82,12 +88,29 @@ class Segment:
                 metadatas=[_chunk_metadata(a, c) for a, c, _ in chunks],
             )
 
-    def all(self, collection: Any, documents: bool) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """(id, document or "", metadata) of every record of `collection`, a page at a time."""
+    def add_copies(self, copies: Sequence[tuple[Article, str]]) -> None:
+        """Store copies of other articles (index/copies.py), each with the id of the article it
+        copies: their metadata (the catalogue keeps them), no text, no sentences, no chunks.
+        `copy` marks them for a `where` (Chroma's `$ne` also matches records without the key)."""
+        if copies:
+            self.articles.upsert(
+                ids=[a.id for a, _ in copies],
+                embeddings=[[0.0] for _ in copies],
+                documents=["" for _ in copies],
+                metadatas=[
+                    {**_article_metadata(a, [], 0), "copy_of": o, "copy": 1} for a, o in copies
+                ],
+            )
+
+    def all(
+        self, collection: Any, documents: bool, where: dict[str, Any] | None = None
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, document or "", metadata) of every record of `collection` (that matches
+        `where`), a page at a time."""
         include = ["documents", "metadatas"] if documents else ["metadatas"]
         offset = 0
         while True:
-            got = collection.get(include=include, limit=PAGE, offset=offset)
+            got = collection.get(include=include, where=where, limit=PAGE, offset=offset)
             docs = got["documents"] if documents else [""] * len(got["ids"])
             yield from zip(got["ids"], docs, got["metadatas"], strict=True)
             if len(got["ids"]) < PAGE:
@@ -100,8 +123,10 @@ class Segment:
             self._on_close()
 
 
-def _article_metadata(article: Article, sentences: Sequence[Sentence], chunks: int) -> dict:
-    return {
+def _article_metadata(
+    article: Article, sentences: Sequence[Sentence], chunks: int, signature: str = ""
+) -> dict:
+    meta = {
         "title": article.title,
         "url": article.url,
         "published": article.published,
@@ -112,6 +137,7 @@ def _article_metadata(article: Article, sentences: Sequence[Sentence], chunks: i
         "sentences": json.dumps([[s.start, s.end] for s in sentences]),
         "chunks": chunks,
     }
+    return meta | {KEY: signature} if signature else meta  # none: too short to tell copies by
 
 
 @dataclass(frozen=True)
@@ -193,4 +219,7 @@ def entry_of(meta: dict[str, Any]) -> Entry:
         str(meta["title"]),
         len(json.loads(str(meta["sentences"]))),
         int(meta["chunks"]),
+        str(meta.get("source") or ""),
+        str(meta.get("copy_of") or ""),
+        str(meta.get(KEY) or ""),
     )

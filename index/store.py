@@ -13,17 +13,20 @@ index/manifest.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
+from index.copies import outlet
 from index.errors import IndexDamaged, IndexMissing
 from index.load import Article
 from index.manifest import Manifest
 from index.places import Folder, Place
-from index.segments import Entry, Segment, StoredChunk, entry_of
+from index.segments import PAGE, Entry, Segment, StoredChunk, entry_of
 from index.sentences import Sentence
 
 T = TypeVar("T")
@@ -33,6 +36,14 @@ T = TypeVar("T")
 def _segment_pool() -> ThreadPoolExecutor:
     """Threads that query the segments of an index at once (one pool per process)."""
     return ThreadPoolExecutor(max_workers=8, thread_name_prefix="segments")
+
+
+@dataclass(frozen=True)
+class _Carried:
+    """Who carried copies of what (index/copies.py)."""
+
+    others: dict[str, tuple[str, ...]]  # article id -> the other outlets that carried it
+    by_outlet: dict[str, frozenset[str]]  # outlet -> the articles it carried copies of
 
 
 class Index:
@@ -49,6 +60,8 @@ class Index:
             self.close()
             raise
         self.dropped = manifest.dropped()  # a segment's articles that later ones replaced
+        self._carried: _Carried | None = None  # who carried what: read at the first asking
+        self._lock = threading.Lock()
 
     def _live(self) -> Iterator[tuple[Segment, frozenset[str]]]:
         """Segments newest first, with the article ids later ones replaced."""
@@ -83,6 +96,56 @@ class Index:
                 if article_id not in dropped:
                     entries[article_id] = entry_of(meta)
         return entries
+
+    def outlets(self, article_id: str) -> tuple[str, ...]:
+        """The other outlets that carried an article: those of its copies (index/copies.py),
+        each once, its own outlet not among them, by name."""
+        return self._copies().others.get(article_id, ())
+
+    def carried_by(self, outlets: Iterable[str]) -> frozenset[str]:
+        """The articles of which one of `outlets` (by name) carried a copy: a source filter
+        takes them too, as the copies themselves have no chunks."""
+        by_outlet = self._copies().by_outlet
+        return frozenset().union(*(by_outlet.get(name, frozenset()) for name in outlets))
+
+    def carrying(self) -> tuple[str, ...]:
+        """Every outlet that carried a copy of an article, by name."""
+        return tuple(sorted(self._copies().by_outlet))
+
+    def _copies(self) -> _Carried:
+        with self._lock:
+            if self._carried is None:
+                self._carried = self._read_copies()
+            return self._carried
+
+    def _read_copies(self) -> _Carried:
+        """Who carried what, from the copies' records (one filtered read a segment) and their
+        originals' (one more where there are copies)."""
+        carried: dict[str, dict[str, str]] = {}  # original -> folded outlet -> outlet
+        by_outlet: dict[str, set[str]] = {}
+        copies = {"copy": 1}  # index/segments.py: add_copies (a bool filter is 30x slower)
+        for segment, dropped in zip(self.segments, self.dropped, strict=True):
+            for article_id, _, meta in segment.all(segment.articles, False, where=copies):
+                name = outlet(str(meta.get("source") or ""), str(meta.get("url") or ""))
+                if article_id not in dropped and name:
+                    original = str(meta["copy_of"])
+                    carried.setdefault(original, {}).setdefault(name.casefold(), name)
+                    by_outlet.setdefault(name, set()).add(original)
+        own: dict[str, str] = {}
+        originals = sorted(carried)
+        for segment, dropped in zip(self.segments, self.dropped, strict=True):
+            for start in range(0, len(originals), PAGE):
+                got = segment.articles.get(
+                    ids=originals[start : start + PAGE], include=["metadatas"]
+                )
+                for article_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+                    if article_id not in dropped:
+                        own[article_id] = outlet(str(meta["source"]), str(meta["url"])).casefold()
+        others = {
+            original: tuple(sorted(n for k, n in names.items() if k != own.get(original)))
+            for original, names in carried.items()
+        }
+        return _Carried(others, {name: frozenset(ids) for name, ids in by_outlet.items()})
 
     def chunks_by_id(self, ids: list[str]) -> dict[str, StoredChunk]:
         """id -> the live chunk of that id."""

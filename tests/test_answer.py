@@ -188,7 +188,9 @@ def test_source_filter(news_index: Path) -> None:
     result = answer(
         "Why was the Springfield bridge closed?", index_dir=news_index, sources=["herald"]
     )
-    assert result.citations and {c.source for c in result.citations} == {"herald"}
+    # The herald carried the daily's wire story: indexed once, the herald among its outlets.
+    assert result.citations
+    assert all(c.source == "herald" or "herald" in c.also for c in result.citations)
 
 
 def test_injected_markers_in_articles_are_inert(news_index: Path) -> None:
