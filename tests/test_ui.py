@@ -113,6 +113,9 @@ def test_markers_become_buttons_and_untrusted_text_stays_text() -> None:
     assert '<span class="na-cite na-pending">7</span>' in text  # no source 7: not clickable
     listing = render.sources_list(3, [cite(1, EVIL, source=EVIL, published="2024-02-16")])
     assert "<script" not in listing and "javascript:" not in listing and "16 Feb 2024" in listing
+    carried = render.sources_list(3, [cite(1, "Wire", source="AP", also=("Port Times", EVIL))])
+    assert "also carried by 2 outlets: Port Times, &lt;script" in carried
+    assert "<script" not in carried
 
 
 def test_a_drafts_markers_are_clickable_as_soon_as_written() -> None:

@@ -94,7 +94,8 @@ def answer_text(answer: Answer, turn: int) -> str:
 
 
 def sources_list(turn: int, citations: Sequence[Citation]) -> str:
-    """One line per cited article: its markers, title, source, date and original link."""
+    """One line per cited article: its markers, title, source, date, the other outlets that
+    carried it and the original link."""
     if not citations:
         return ""
     articles: dict[str, list[Citation]] = {}
@@ -103,7 +104,8 @@ def sources_list(turn: int, citations: Sequence[Citation]) -> str:
     items = []
     for cites in articles.values():
         first = cites[0]
-        meta = " · ".join(esc(x) for x in (first.source, nice_date(first.published)) if x)
+        fields = (first.source, nice_date(first.published), first.carried())
+        meta = " · ".join(esc(x) for x in fields if x)
         meta += link(first.url, "Original ↗")
         items.append(
             '<li class="na-source">'
