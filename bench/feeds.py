@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import importlib
 import json
 import math
 import re
@@ -59,6 +58,7 @@ from assistant.config import Settings
 from bench.scale import DATA
 from index import feedlist
 from index.build import rebuild
+from index.copies import copies as is_copy
 from index.feeds import MAX_ENTRIES, canonical, publisher
 from index.fetch import Fetcher
 from index.places import Folder, Place
@@ -404,15 +404,6 @@ def fetcher(watch: Stopwatch | None = None) -> Fetcher:
     return made
 
 
-def politeness_wait(log: Log, start: int, end: int, delay: float) -> tuple[float, int]:
-    """Roughly what a per-publisher delay would add to these requests, fetched one after
-    another as `update` does: `delay` for each request to the publisher of the one before."""
-    with log.lock:
-        sites = [site for site, _, _ in log.requests[start:end]]
-    repeats = sum(1 for a, b in zip(sites, sites[1:], strict=False) if a == b)
-    return repeats * delay, repeats
-
-
 def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
     words = re.findall(r"\w+", text.lower())
     return {tuple(words[i : i + n]) for i in range(max(len(words) - n + 1, 1))}
@@ -423,21 +414,6 @@ def jaccard(a: str, b: str) -> float:
     defines a copy's similarity."""
     sa, sb = shingles(a), shingles(b)
     return len(sa & sb) / len(sa | sb) if sa | sb else 1.0
-
-
-def similarity_function() -> tuple[Callable[[str, str], float], str]:
-    """index.copies' similarity if the project has one, else word 5-shingle Jaccard."""
-    found = getattr(_copies_module(), "similarity", None)
-    if callable(found):
-        return found, "index.copies.similarity"
-    return jaccard, "Jaccard of word 5-shingles, computed here"
-
-
-def _copies_module() -> Any:
-    try:
-        return importlib.import_module("index.copies")
-    except ImportError:
-        return None
 
 
 def duplicate_lines(report: BuildReport | None) -> list[Any]:
@@ -459,15 +435,6 @@ def duplicate_count(lines: list[Any]) -> int:
         else:
             total += 1
     return total
-
-
-def merged_count(report: BuildReport | None) -> int | None:
-    """The build report's count of entries merged as copies of another (None: it has none)."""
-    for name in ("copies", "near_copies", "merged"):
-        value = getattr(report, name, None)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
 
 
 def written_records(feeds_dir: Path) -> tuple[dict[tuple[str, int], Record], dict[str, Record]]:
@@ -637,11 +604,11 @@ def measure(records: list[Record], extra: Record | None, served: Served, work: P
     written = sum(r.new for r in report_a.feeds)  # N, unless feeds were cut (see the notes)
     rate_a = rate(written, a.seconds)
     print_update_a(report_a, a, rate_a, n, watch, served.log.since(before))
-    wait, repeats = politeness_wait(served.log, before, after, DEFAULT_DELAY)
     print(
         f"   politeness delay off on loopback (Fetcher(allow_private=True, host_delay=0.0)); "
-        f"the default {DEFAULT_DELAY:g} s per host would add about {wait:,.0f} s here "
-        f"({repeats:,} requests follow one to the same publisher: update() fetches one at a time)"
+        f"the default {DEFAULT_DELAY:g} s per host would make each publisher's "
+        f"{(after - before) / max(len(served.sites), 1):,.0f} requests take about that "
+        "many seconds (publishers are fetched at once)"
     )
     fidelity(served, settings.feeds_dir)
     build_a = report_a.build.seconds if report_a.build else 0.0
@@ -688,8 +655,8 @@ def measure(records: list[Record], extra: Record | None, served: Served, work: P
         print(
             f"third update, one new article in {feed.name} (everything=True): {third.seconds:.2f} s"
             f"; {sum(r.new for r in one.feeds)} new; build "
-            f"{one.build.seconds if one.build else 0:.1f} s (it reads every file of the feeds' "
-            f"folder again: {files} files); {watch3.line('known', 'indexed links read in')}"
+            f"{one.build.seconds if one.build else 0:.1f} s (of its new file; {files} in the "
+            f"feeds' folder); {watch3.line('known', 'indexed links read in')}"
         )
 
     copies(report_a.build, report_b, where_a, where_b, settings.feeds_dir, records, served, written)
@@ -715,12 +682,10 @@ def print_update_a(
         print(f"   {result.name}: failed: {result.failed}")
     if build is not None:
         print(f"   build: {build.summary().splitlines()[0]}")
-    fetching = sum(watch.seconds[k] for k in ("fetch feed", "fetch page"))
-    extracting = watch.seconds["extract"]
     building = build.seconds if build else 0.0
-    rest = a.seconds - fetching - extracting - watch.seconds["parse"] - building
     print(
-        "   where the time went: "
+        "   where the time went (fetching, parsing and extracting summed over the feeds' "
+        "threads): "
         + "; ".join(
             [
                 watch.line("fetch feed", "feeds fetched"),
@@ -728,7 +693,6 @@ def print_update_a(
                 watch.line("fetch page", "pages fetched"),
                 watch.line("extract", "pages extracted (trafilatura)"),
                 f"build {building:.1f} s",
-                f"the rest {rest:.1f} s",
             ]
         )
     )
@@ -771,16 +735,15 @@ def copies(
     a sample of A's pairs with their similarity."""
     at, by_id = written_records(feeds_dir)
     lines_a, lines_b = duplicate_lines(build), duplicate_lines(report_b)
-    merged_a, merged_b = merged_count(build), merged_count(report_b)
+    merged_a, merged_b = (build.copies if build else 0), report_b.copies
     pairs_a = copy_pairs(where_a, by_id) if build else []
     pairs_b = copy_pairs(where_b, {str(r["id"]): r for r in records})
-    merged = "not counted by this build" if merged_a is None else f"{merged_a:,}"
     taken = sum(build.articles_by_file.values()) if build else 0
     print(
-        f"copies: A merged {merged} entries as copies of another article (BuildReport.copies; "
+        f"copies: A merged {merged_a:,} entries as copies of another article (BuildReport.copies; "
         f"{len(pairs_a):,} kept as copies in the index), skipped {duplicate_count(lines_a):,} as "
         f"duplicates (the first build took {taken:,} of the {written:,} records written); B merged "
-        f"{'-' if merged_b is None else f'{merged_b:,}'} ({len(pairs_b):,} in the index), "
+        f"{merged_b:,} ({len(pairs_b):,} in the index), "
         f"skipped {duplicate_count(lines_b):,}"
     )
     kinds = Counter(
@@ -791,16 +754,14 @@ def copies(
     found = pairs_a + skipped_pairs(lines_a, at, by_id)
     if not found:
         return
-    similar, how = similarity_function()
-    judge = getattr(_copies_module(), "copies", None)
-    verdict = " and index.copies.copies() says" if callable(judge) else ""
-    print(f"   {min(len(found), PAIRS_SHOWN)} of {len(found)} pairs, similarity by {how}{verdict}:")
+    shown = min(len(found), PAIRS_SHOWN)
+    print(
+        f"   {shown} of {len(found)} pairs, Jaccard of word 5-shingles and what "
+        "index.copies.copies() says:"
+    )
     for this, other, what in found[:PAIRS_SHOWN]:
-        try:
-            score = float(similar(this["text"], other["text"]))
-        except Exception:  # noqa: BLE001 - another signature: the Jaccard computed here
-            score = jaccard(this["text"], other["text"])
-        said = f" copies={judge(this['text'], other['text'])}" if callable(judge) else ""
+        score = jaccard(this["text"], other["text"])
+        said = f" copies={is_copy(this['text'], other['text'])}"
         one = served.original.get(canonical(this["url"]), this)
         two = served.original.get(canonical(other["url"]), other)
         print(
