@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Timeout
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
@@ -87,15 +88,14 @@ SERVER_TROUBLE = (
 )
 
 
-class _Guarded:
-    """A Chroma client, or a collection it returned, whose calls raise `IndexProblem` when the
-    server cannot be reached or drops the connection (httpx's errors): the one place where an
-    unreachable store is translated, whoever calls it."""
+class _Translated:
+    """A Chroma client, or a collection it returned, whose errors `translate` says in one line
+    (None: an error raised as it is): the one place where a store's errors are translated,
+    whoever calls it."""
 
-    def __init__(self, target: Any, url: str, deadline: float = DEADLINE):
+    def __init__(self, target: Any, translate: Callable[[Exception], Exception | None]):
         self._target = target
-        self._url = url
-        self._deadline = deadline
+        self._translate = translate
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
@@ -105,43 +105,34 @@ class _Guarded:
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
                 result = value(*args, **kwargs)
-            except httpx.HTTPError as error:
-                raise unreachable(self._url, error, self._deadline) from error
-            except SERVER_TROUBLE as error:
-                raise IndexProblem(f"the Chroma server at {self._url} answered: {error}") from error
             except Exception as error:
-                if type(error) is not Exception:  # chromadb's bare Exception: an HTTP error status
+                said = self._translate(error)
+                if said is None:
                     raise
-                raise IndexProblem(f"the Chroma server at {self._url} answered: {error}") from error
+                raise said from error
             if isinstance(result, Collection):
-                return _Guarded(result, self._url, self._deadline)
+                return _Translated(result, self._translate)
             return result
 
         return call
 
 
-class _Readable:
-    """A local segment's client, or a collection it returned, whose read errors (a damaged
-    `chroma.sqlite3`, a file it cannot open) say which segment to rebuild, in one line."""
+def _server_error(url: str, deadline: float, error: Exception) -> Exception | None:
+    """A server that cannot be reached or drops the connection (httpx's errors), or cannot serve
+    the request; None for answers about the request (NotFoundError and the like)."""
+    if isinstance(error, httpx.HTTPError):
+        return unreachable(url, error, deadline)
+    if isinstance(error, SERVER_TROUBLE) or type(error) is Exception:  # bare: an HTTP status
+        return IndexProblem(f"the Chroma server at {url} answered: {error}")
+    return None
 
-    def __init__(self, target: Any, where: str, segment: str):
-        self._target, self._where, self._segment = target, where, segment
 
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._target, name)
-        if not callable(value):
-            return value
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                result = value(*args, **kwargs)
-            except (chromadb.errors.ChromaError, sqlite3.Error, OSError) as error:
-                raise damaged(self._where, self._segment, error) from error
-            if isinstance(result, Collection):
-                return _Readable(result, self._where, self._segment)
-            return result
-
-        return call
+def _read_error(where: str, segment: str, error: Exception) -> Exception | None:
+    """A local segment that cannot be read (a damaged `chroma.sqlite3`, a file it cannot open):
+    which segment to rebuild."""
+    if isinstance(error, chromadb.errors.ChromaError | sqlite3.Error | OSError):
+        return damaged(where, segment, error)
+    return None
 
 
 # Chroma shares one system per folder between clients and stops it when the last client closes,
@@ -255,7 +246,7 @@ class Folder(Place):
                     path=str(folder / "chroma"), settings=_settings()
                 )
             # Written by this build: its errors are a build's (index/build.py says them).
-            reads = client if create else _Readable(client, self.name, id)
+            reads = client if create else _Translated(client, partial(_read_error, self.name, id))
             return Segment(id, reads, on_close=close)
         except Exception as error:  # a damaged segment: its lock and client are let go
             close()
@@ -373,7 +364,8 @@ class Server(Place):
         self.bm25_dir = Path(cache_dir or cache_root()).expanduser() / "bm25" / url_key
         base = f"{parsed.scheme}://{parsed.hostname}:{port}"
         _check_chroma(url, base, deadline)
-        self.client: Any = _Guarded(_client(url, parsed, port, deadline), url, deadline)
+        client = _client(url, parsed, port, deadline)
+        self.client: Any = _Translated(client, partial(_server_error, url, deadline))
         self._state = f"{SERVER_NAME}-manifest"
         self._lock: _ServerLock | None = None  # held while this place builds
 
