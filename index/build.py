@@ -17,7 +17,7 @@ from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from index.chunk import ChunkSettings, chunk_article, embedding_text
-from index.copies import Found, find_copies
+from index.copies import Found, find_copies, outlet
 from index.embed import DEFAULT_MODEL, default_embedder
 from index.errors import IndexDamaged, IndexMismatch, IndexProblem
 from index.lexical import open_lexical, prune
@@ -230,7 +230,8 @@ def _copies(
         return found[0].text if found else None
 
     try:
-        return find_copies(work.todo, indexed, work.copies, carried, text_of, show)
+        outlets = {i: outlet(e.source, e.url) for i, e in known.items() if i in indexed}
+        return find_copies(work.todo, indexed, work.copies, carried, text_of, outlets, show)
     finally:
         for index in opened:
             index.close()

@@ -153,11 +153,16 @@ def find_copies(
     hints: Mapping[str, str],
     carried: Mapping[str, str],
     text_of: Callable[[str], str | None],
+    outlets: Mapping[str, str],
     show: bool = False,
 ) -> Found:
     """Which of `articles` (in the order read) copy an indexed article or one before them.
 
+    A near-copy counts only between two known outlets: the same outlet's new version of a story
+    (an update with a paragraph changed) is indexed, so that what it adds can be found.
+
     `indexed`: the signatures of the indexed articles that stay (not copies themselves);
+    `outlets`: the outlet of each indexed article;
     `hints`: articles the plan found to be exact copies (same URL or text) of another outlet's;
     `carried`: the indexed copies that stay, and the article each copies; `text_of`: the text of
     an indexed article. An article copies at most one original, never another copy.
@@ -169,6 +174,7 @@ def find_copies(
         if (values := _decode(stored)) is not None:
             lsh.add(article_id, values)
     texts = {a.id: a.text for a in articles}
+    outlet_of = {**outlets, **{a.id: outlet(a.source, a.url) for a in articles}}
     for article in tqdm(articles, desc="finding copies", unit=" articles", disable=not show):
         stored = signature(article.text)
         found.signatures[article.id] = stored
@@ -176,7 +182,12 @@ def find_copies(
         hint = hints.get(article.id)
         original = found.originals.get(hint, carried.get(hint, hint)) if hint else None
         if original not in originals and values is not None:
-            original = _nearest(article.text, values, lsh, texts, text_of)
+            mine = outlet_of[article.id]
+
+            def elsewhere(candidate: str, mine: str = mine) -> bool:
+                return other_outlet(mine, outlet_of.get(candidate, ""))
+
+            original = _nearest(article.text, values, lsh, texts, text_of, elsewhere)
         if original in originals:
             found.originals[article.id] = original
             continue
@@ -192,11 +203,14 @@ def _nearest(
     lsh: _Buckets,
     texts: Mapping[str, str],
     text_of: Callable[[str], str | None],
+    eligible: Callable[[str], bool],
 ) -> str | None:
-    """The first candidate of `lsh` (most similar signature first) that `text` copies."""
+    """The first `eligible` candidate of `lsh` (most similar signature first) `text` copies."""
     for estimate, candidate in lsh.candidates(values):
         if estimate < THRESHOLD - ESTIMATE_MARGIN:
             break
+        if not eligible(candidate):
+            continue
         other = texts.get(candidate) or text_of(candidate)
         if other and copies(text, other):
             return candidate

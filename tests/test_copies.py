@@ -172,20 +172,27 @@ def test_a_signature_is_stable_and_short_texts_have_none() -> None:
 
 def test_the_finder_keeps_the_first_and_resolves_exact_copies_to_their_original() -> None:
     wire, dated, added, choir = (
-        Article(i, "t", text)
+        Article(i, "t", text, source=f"outlet {i}")
         for i, text in (("w", WIRE), ("d", DATELINE), ("l", LINE_ADDED), ("c", CHOIR))
     )
-    found = find_copies([wire, dated, added, choir], {}, {}, {}, lambda _: None)
+    found = find_copies([wire, dated, added, choir], {}, {}, {}, lambda _: None, {})
     assert found.originals == {"d": "w", "l": "w"}
     assert set(found.signatures) == {"w", "d", "l", "c"}
     # An exact copy of a copy is a copy of its original; an indexed one found by its signature.
-    exact = Article("e", "t", DATELINE)
-    found = find_copies([exact], {"w": signature(WIRE)}, {"e": "d"}, {"d": "w"}, {"w": WIRE}.get)
+    exact = Article("e", "t", DATELINE, source="outlet e")
+    indexed, outlets = {"w": signature(WIRE)}, {"w": "outlet w"}
+    found = find_copies([exact], indexed, {"e": "d"}, {"d": "w"}, {"w": WIRE}.get, outlets)
     assert found.originals == {"e": "w"}
-    found = find_copies([dated], {"w": signature(WIRE)}, {}, {}, {"w": WIRE}.get)
+    found = find_copies([dated], indexed, {}, {}, {"w": WIRE}.get, outlets)
     assert found.originals == {"d": "w"}
-    found = find_copies([dated], {"w": ""}, {}, {}, {"w": WIRE}.get)  # an older index's
-    assert found.originals == {}
+    older = {"w": ""}  # an older index's: no signature
+    assert find_copies([dated], older, {}, {}, {"w": WIRE}.get, outlets).originals == {}
+    # The same outlet's new version of a story is its own article (what it adds is found);
+    # so is one whose outlet is not known.
+    update = Article("u", "t", DATELINE, source="Outlet W")
+    assert find_copies([update], indexed, {}, {}, {"w": WIRE}.get, outlets).originals == {}
+    unknown = Article("x", "t", DATELINE)
+    assert find_copies([unknown], indexed, {}, {}, {"w": WIRE}.get, outlets).originals == {}
 
 
 def test_the_outlet_is_the_source_else_the_registered_domain() -> None:

@@ -229,8 +229,9 @@ def test_a_server_that_stops_mid_question_is_one_clear_error_and_answers_when_ba
 def write_articles(folder: Path, n: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        body = " ".join(
-            f"Council meeting {i} in district {i % 17} approved budget line {j} for roads."
+        body = " ".join(  # every article its own numbers: no two are copies of one story
+            f"Council meeting {i} in district {i % 17} approved budget line {j} for roads, "
+            f"worth {(i * 31 + j * 7) % 997} thousand crowns."
             for j in range(12)
         )
         (folder / f"meeting-{i:03d}.txt").write_text(body, encoding="utf-8")
