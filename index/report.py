@@ -31,7 +31,7 @@ class BuildReport:
     notices: tuple[Notice, ...] = ()  # what was kept or replaced, dates dropped
     articles_by_file: Mapping[str, int] = field(default_factory=dict)  # of the files read
     # Of those added and updated, copies of another article (the same story from another
-    # outlet, or again from the same one: index/copies.py) recorded with it, not embedded.
+    # outlet: index/copies.py) recorded with it, not embedded.
     copies: int = 0
 
     def summary(self) -> str:

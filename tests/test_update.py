@@ -330,3 +330,49 @@ def test_a_page_fetched_once_is_not_fetched_again_even_if_not_indexed(
     site.asked.clear()
     assert run(capsys, "update", "-q", "--all")[1].splitlines()[0] == "port-times: 1 new"
     assert sorted(site.asked) == ["/feed.xml", "/library.html", "/robots.txt"]
+
+
+def rss_with_source(outlet: str, title: str, link: str) -> bytes:
+    """An RSS 2.0 feed of one item whose <source> names the outlet that published it."""
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{outlet} feed</title>'
+        f"<link>http://example.org/</link><item><title>{title}</title><link>{link}</link>"
+        f"<description>In short.</description><pubDate>{format_datetime(PUBLISHED)}</pubDate>"
+        f'<source url="http://example.org/rss">{outlet}</source></item></channel></rss>'
+    ).encode()
+
+
+def test_one_story_from_two_outlets_feeds_is_indexed_once_with_both_outlets(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.add("/times/bridge.html", page("Harbour bridge reopens", BRIDGE))
+    edited = ["PORTSIDE (Valley Post) - " + BRIDGE[0], *BRIDGE[1:], "More on this story soon."]
+    site.add("/valley/bridge.html", page("Bridge in Portside open again", edited))
+    times = site.add(
+        "/times.xml",
+        rss_with_source("Port Times", "Harbour bridge reopens", f"{site.url}/times/bridge.html"),
+        "application/rss+xml",
+    )
+    valley = site.add(
+        "/valley.xml",
+        rss_with_source("Valley Post", "Bridge open again", f"{site.url}/valley/bridge.html"),
+        "application/rss+xml",
+    )
+    assert run(capsys, "feeds", "add", times, "--name", "times")[0] == 0
+    assert run(capsys, "feeds", "add", valley, "--name", "valley")[0] == 0
+    code, out, err = run(capsys, "update", "-q")
+    assert code == 0, err
+    assert "1 copy of indexed stories recorded, not embedded" in out, out
+    code, out, _ = run(capsys, "ask", "How much did the bridge repairs cost?")
+    cited = [line for line in out.splitlines() if line.startswith("[1] ")]
+    assert cited and "also carried by 1 outlet: " in cited[0], out
+    assert "Port Times" in cited[0] and "Valley Post" in cited[0], cited
+
+
+@pytest.mark.parametrize("url", ["/etc/passwd", "file:///etc/passwd", "ftp://127.0.0.1/feed.xml"])
+def test_a_feed_url_that_is_not_http_is_one_line(
+    capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    code, out, err = run(capsys, "feeds", "add", url)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert "only http and https are fetched" in err
