@@ -35,6 +35,7 @@ import math
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -500,6 +501,12 @@ def main() -> None:
         help="an empty folder to build the two indexes in, kept (default: a temporary one)",
     )
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl.gz")
+    parser.add_argument(
+        "--quiz",
+        type=Path,
+        help="also `assistant eval` these questions over both indexes (e.g. "
+        "../shared/data/scale/questions.jsonl, each asked on its date)",
+    )
     args = parser.parse_args()
     print("$ .venv/bin/python -m bench.feeds " + shlex.join(sys.argv[1:]), flush=True)
     if args.index_dir and args.index_dir.exists() and any(args.index_dir.iterdir()):
@@ -514,12 +521,29 @@ def main() -> None:
     try:
         served = serve(records, args.feeds)
         measure(records, extra, served, work)
+        if args.quiz:
+            quiz(args.quiz, work)
     finally:
         if served is not None:
             served.close()
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
     print(f"servers stopped; {'removed' if temporary else 'kept'} {work}")
+
+
+def quiz(questions: Path, work: Path) -> None:
+    """`assistant eval` of the questions over the index built through feeds and the JSONL one."""
+    for name, index_dir in (
+        ("A feeds", work / "feeds" / "index"),
+        ("B JSONL", work / "jsonl" / "index"),
+    ):
+        command = [sys.executable, "-m", "assistant.cli", "eval", str(questions)]
+        done = subprocess.run(
+            [*command, "--index-dir", str(index_dir)], capture_output=True, text=True, check=False
+        )
+        print(f"{name}: assistant eval {questions} --index-dir {index_dir}", flush=True)
+        for line in (done.stdout.strip() or done.stderr.strip()).splitlines():
+            print(f"   {line}", flush=True)
 
 
 @dataclass
