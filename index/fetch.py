@@ -512,11 +512,11 @@ def _not_public(address: IPAddress) -> str:
 def _shown(url: str) -> str:
     """A URL for a message: without a password, and not too long."""
     try:
-        parsed = httpx.URL(url)
-        if parsed.userinfo:
-            url = str(parsed.copy_with(username=None, password=None))
-    except (httpx.InvalidURL, TypeError, ValueError):
-        pass
+        parsed: httpx.URL | None = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):  # not one httpx reads: shown as given
+        parsed = None
+    if parsed is not None and parsed.userinfo:
+        url = str(parsed.copy_with(username=None, password=None))
     return url if len(url) <= _MAX_SHOWN else url[: _MAX_SHOWN - 1] + "…"
 
 

@@ -313,8 +313,8 @@ class ChatApp:
             outcome: FeedOutcome = self.worker.run(job, *args, on_progress=on_progress)
         except RuntimeError as error:  # the worker died
             return FeedOutcome(error=str(error))
-        except Exception as error:  # a bug: one line too (its traceback at debug level)
-            log.debug("the feed job %s failed", getattr(job, "__name__", job), exc_info=True)
+        except Exception as error:  # a bug: one line in the page, its traceback in the log
+            log.exception("the feed job %s failed", getattr(job, "__name__", job))
             return FeedOutcome(error=f"{type(error).__name__}: {error}")
         return outcome
 
