@@ -29,7 +29,7 @@ from index.report import BuildReport
 from index.segments import Entry, Segment, new_segment_id
 from index.sentences import split_sentences
 from index.statements import quotable
-from index.store import Index
+from index.store import Index, open_index
 
 DEFAULT_CHUNKING = ChunkSettings()
 MAX_SEGMENTS = 8  # more, and an update merges all but the first segment into one
@@ -73,14 +73,7 @@ def rebuild(
     show = sys.stderr.isatty() if progress is None else progress
     embedder = embedder or default_embedder()
     model = str(getattr(embedder, "name", DEFAULT_MODEL))
-
-    def waiting(message: str) -> None:
-        if show:
-            print(message, file=sys.stderr, flush=True)
-        if on_progress:
-            on_progress(message, 0, 0)
-
-    with _writing(where), where.building(waiting):
+    with _writing(where), where.building(waiting(show, on_progress)):
         try:
             previous = where.manifest()
         except IndexMismatch:  # an index of an earlier format: built anew
@@ -138,6 +131,19 @@ def rebuild(
         _clear(where, keep=manifest.kept())
         prune(where.bm25_dir, [manifest, previous])
         return _report(where, work, manifest, started, changed=True, copies=len(copies))
+
+
+def waiting(show: bool, on_progress: Progress | None) -> Callable[[str], None]:
+    """How a writer says it waits for another (`Place.building`): on the terminal when
+    progress shows there, and to `on_progress` (an upload's progress in the chat)."""
+
+    def say(message: str) -> None:
+        if show:
+            print(message, file=sys.stderr, flush=True)
+        if on_progress:
+            on_progress(message, 0, 0)
+
+    return say
 
 
 def _save_bm25(where: Place, manifest: Manifest) -> None:
@@ -244,13 +250,7 @@ def _catalogue(
     if base is None:
         return {}
     check_settings(base, model, chunking)
-    try:
-        index = Index(where, base)
-    except FileNotFoundError as error:  # a segment the manifest lists is gone
-        raise IndexDamaged(
-            f"the index at {where.name} is damaged ({error}): rebuild it with "
-            "`assistant index SOURCE --full`"
-        ) from error
+    index = open_index(where, base)  # a segment the manifest lists that is gone: IndexDamaged
     try:
         return index.catalogue()
     finally:

@@ -216,13 +216,7 @@ class Folder(Place):
         return Manifest.from_json(text, self.name)
 
     def publish(self, manifest: Manifest) -> None:
-        tmp = self.path / f".manifest-{uuid.uuid4().hex[:6]}"
-        try:
-            tmp.write_text(manifest.to_json())
-            os.replace(tmp, self.path / "manifest.json")
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        self.keep_document("manifest", manifest.to_json())
 
     def segment(self, id: str, create: bool = False) -> Segment:
         folder = self.path / "segments" / (id + PARTIAL if create else id)
@@ -370,19 +364,13 @@ class Server(Place):
         self._lock: _ServerLock | None = None  # held while this place builds
 
     def manifest(self) -> Manifest | None:
-        try:
-            state = self.client.get_collection(self._state, embedding_function=None)
-        except chromadb.errors.NotFoundError:
-            return None
-        got = state.get(ids=["manifest"], include=["documents"])
-        return Manifest.from_json(got["documents"][0], self.name) if got["ids"] else None
+        text = self.document("manifest")
+        return Manifest.from_json(text, self.name) if text is not None else None
 
     def publish(self, manifest: Manifest) -> None:
         if self._lock is not None:
             self._lock.confirm()
-        self._state_collection().upsert(
-            ids=["manifest"], embeddings=[[0.0]], documents=[manifest.to_json()]
-        )
+        self.keep_document("manifest", manifest.to_json())
 
     def _state_collection(self) -> Any:
         return self.client.get_or_create_collection(self._state, embedding_function=None)

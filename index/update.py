@@ -20,7 +20,6 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from tqdm import tqdm
 
 from index import feedlist
 from index.article import short_hash
-from index.build import Progress, rebuild
+from index.build import Progress, rebuild, waiting
 from index.errors import IndexMissing
 from index.feedlist import FeedListError, FeedState
 from index.feeds import Entry, FeedError, canonical, discover, parse_feed, read_page
@@ -87,16 +86,6 @@ class UpdateReport:
         return lines
 
 
-def _waiting(show: bool, on_progress: Progress | None) -> Callable[[str], None]:
-    def waiting(message: str) -> None:
-        if show:
-            print(message, file=sys.stderr, flush=True)
-        if on_progress:
-            on_progress(message, 0, 0)
-
-    return waiting
-
-
 def update(
     where: Place,
     feeds_dir: Path,
@@ -109,7 +98,7 @@ def update(
 ) -> UpdateReport:
     """Fetch the feeds that are due (`everything`: all of them) and index what is new."""
     show = sys.stderr.isatty() if progress is None else progress
-    with where.building(_waiting(show, on_progress), "feeds"):
+    with where.building(waiting(show, on_progress), "feeds"):
         feeds = feedlist.read(where)
         now = time.time()
         due = [f for f in feeds if everything or f.due(now)]
