@@ -1,18 +1,24 @@
-"""answer(question, history=()) -> Answer: the public Python API over a LangChain Runnable."""
+"""The public Python API: answer(question, history=()) -> Answer, over a LangChain Runnable;
+stories(since, until) and story(id), the stories the index groups its articles into."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from assistant.question import Question
+from assistant.question import Question, QuestionError, date_option
 from assistant.result import Answer
+from index.errors import IndexProblem
 
 if TYPE_CHECKING:
     from assistant.chain import Assistant
+    from index.store import Index
+    from index.stories import Point, Story
 
 _assistants: dict[Settings, Assistant] = {}
 _assistants_lock = threading.Lock()
@@ -69,3 +75,68 @@ def answer(
         chroma_url=settings.chroma_url if chroma_url is None else chroma_url,
     )
     return get_assistant(settings).chain.invoke(asked)
+
+
+def stories(
+    since: str | None = None,
+    until: str | None = None,
+    top: int | None = 10,
+    *,
+    index_dir: str | Path | None = None,
+    chroma_url: str | None = None,
+    settings: Settings | None = None,
+) -> list[Story]:
+    """The stories with an article published between `since` and `until` (dates; open when
+    None), ranked by independent outlets, then the newest, then the most articles; the first
+    `top` (all when None)."""
+    from index.stories import period
+
+    start, end = date_option(since, "since"), date_option(until, "until")
+    if start and end and start > end:
+        raise QuestionError(f"since ({start}) is after until ({end})")
+    with _index(settings, index_dir, chroma_url) as index:
+        found = period(index, start, end)
+    return found if top is None else found[: max(top, 0)]
+
+
+def story(
+    story_id: str,
+    *,
+    index_dir: str | Path | None = None,
+    chroma_url: str | None = None,
+    settings: Settings | None = None,
+) -> tuple[Story, list[Point]]:
+    """A story and its timeline: each article, oldest first, with its lede sentence cited."""
+    from index import stories as read
+
+    with _index(settings, index_dir, chroma_url) as index:
+        found = read.story(index, story_id.strip())
+        if found is None:
+            raise IndexProblem(f"no story {story_id!r}: `assistant stories` lists them")
+        return found, read.timeline(index, found)
+
+
+@contextmanager
+def _index(
+    settings: Settings | None, index_dir: str | Path | None, chroma_url: str | None
+) -> Iterator[Index]:
+    """The current index for reading; an index built before stories says to rebuild it."""
+    from index.store import open_index
+
+    settings = settings or Settings.from_env()
+    settings = replace(
+        settings,
+        index_dir=Path(index_dir).expanduser() if index_dir else settings.index_dir,
+        chroma_url=settings.chroma_url if chroma_url is None else chroma_url,
+    )
+    where = settings.place()
+    index = open_index(where)
+    try:
+        if index.manifest.articles and not any(s.stories.count() for s in index.segments):
+            raise IndexProblem(
+                f"the index at {where.name} was built before stories: rebuild it with "
+                "`assistant index SOURCE --full`"
+            )
+        yield index
+    finally:
+        index.close()

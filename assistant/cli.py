@@ -1,13 +1,15 @@
-"""`assistant index`, `assistant status`, `assistant ask`, `assistant eval`, `assistant serve`."""
+"""`assistant index`, `status`, `ask`, `eval`, `stories`, `story`, `update`, `feeds`, `serve`."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,18 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[index_dir, llm], help="measure on a question file")
     p.add_argument("questions", type=Path, help="JSONL with 'question' and 'answer' fields")
     p.set_defaults(run=_eval)
+
+    p = sub.add_parser("stories", parents=[index_dir], help="the stories of a period")
+    p.add_argument("--since", help="stories with an article published on or after this date")
+    p.add_argument("--until", help="stories with an article published on or before this date")
+    p.add_argument("--top", type=int, default=10, help="how many (default: 10; 0: all)")
+    p.add_argument("--json", action="store_true", help="print them as JSON")
+    p.set_defaults(run=_stories)
+
+    p = sub.add_parser("story", parents=[index_dir], help="a story's timeline, cited")
+    p.add_argument("id", help="a story's id, as `assistant stories` shows it")
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+    p.set_defaults(run=_story)
 
     fetching = argparse.ArgumentParser(add_help=False)
     fetching.add_argument(
@@ -315,6 +329,56 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         if c.url:
             print(f"    {shown(c.url)}")
     return 0
+
+
+def _stories(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.api import stories
+
+    found = stories(args.since, args.until, args.top or None, settings=settings)
+    if args.json:
+        _print_json([asdict(s) for s in found])
+        return 0
+    if not found:
+        print("no stories in that period")
+    for s in found:
+        days = s.first_seen if s.first_seen == s.last_seen else f"{s.first_seen} to {s.last_seen}"
+        print(f"{s.id}  {shown(s.headline)}")
+        print(f"    {days}; {_counted(s)}")
+    return 0
+
+
+def _story(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.api import story
+
+    found, points = story(args.id, settings=settings)
+    if args.json:
+        _print_json({**asdict(found), "timeline": [asdict(p) for p in points]})
+        return 0
+    print(shown(found.headline))
+    print(f"{found.first_seen} to {found.last_seen}; {_counted(found)}")
+    if found.develops:
+        print(f"develops story {found.develops}")
+    for p in points:
+        a = p.article
+        carried = f"; also carried by {', '.join(a.carried_by)}" if a.carried_by else ""
+        print(f"\n{a.published}  {shown(a.outlet)}{shown(carried)}: {shown(a.title)}")
+        print(f"    \u201c{shown(p.sentence)}\u201d  [{a.id} {p.start}-{p.end}]")
+    return 0
+
+
+def _counted(s: Any) -> str:
+    """ "3 articles, 2 outlets (1 independent: CNN)"."""
+    n, outlets = len(s.articles), len(s.outlets)
+    return (
+        f"{n} article{'s' * (n != 1)}, {outlets} outlet{'s' * (outlets != 1)} "
+        f"({len(s.independent)} independent: {', '.join(shown(o) for o in s.independent)})"
+    )
+
+
+def _print_json(value: Any) -> None:
+    """JSON on stdout, the text as stored: controls escaped, not removed."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    print(_C1_AND_DEL.sub(lambda m: f"\\u{ord(m[0]):04x}", text))
 
 
 def shown(text: str) -> str:

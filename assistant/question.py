@@ -52,14 +52,14 @@ class Question:
         as_of: object = None,
     ) -> Question:
         """A checked Question; QuestionError says what is wrong with the input."""
-        start, end = _date(since, "since"), _date(until, "until")
+        start, end = date_option(since, "since"), date_option(until, "until")
         if start and end and start > end:
             raise QuestionError(f"since ({start}) is after until ({end})")
         return cls(
             clean_text(text),
             as_turns(history),
             Filters(start, end, _sources(sources)),
-            _date(as_of, "as_of") or date.today(),
+            date_option(as_of, "as_of") or date.today(),
         )
 
 
@@ -139,7 +139,7 @@ def _sources(sources: object) -> frozenset[str]:
     return frozenset(name for name in names if name.strip())
 
 
-def _date(value: object, name: str) -> date | None:
+def date_option(value: object, name: str) -> date | None:
     if value is None or value == "":
         return None
     try:

@@ -6,7 +6,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +16,7 @@ import chromadb
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
+from index import stories
 from index.chunk import ChunkSettings, chunk_article, embedding_text
 from index.copies import Found, find_copies, outlet
 from index.embed import DEFAULT_MODEL, default_embedder
@@ -30,6 +31,7 @@ from index.segments import Entry, Segment, new_segment_id
 from index.sentences import split_sentences
 from index.statements import quotable
 from index.store import Index, open_index
+from index.stories import Member
 
 DEFAULT_CHUNKING = ChunkSettings()
 MAX_SEGMENTS = 8  # more, and an update merges all but the first segment into one
@@ -104,9 +106,12 @@ def rebuild(
         try:
             try:
                 segment.add_copies(copies)
-                articles, sentences, chunks = _embed_into(
+                (articles, sentences, chunks), ledes = _embed_into(
                     segment, whole, found.signatures, chunking, embedder, show, on_progress
                 )
+                if on_progress:
+                    on_progress("grouping stories", 0, 0)
+                _group(where, base, segment, whole, ledes, work.removed | work.updated)
             finally:
                 segment.close()
             where.finish(segment_id)
@@ -171,6 +176,7 @@ def _merged(where: Place, manifest: Manifest) -> tuple[Manifest, str | None]:
             for segment, dropped in zip(index.segments[1:], index.dropped[1:], strict=True):
                 _copy(segment.chunks, target.chunks, lambda m: m["article_id"], dropped)
                 _copy(segment.articles, target.articles, None, dropped)
+                _copy(segment.stories, target.stories, None, dropped)
         finally:
             index.close()
     finally:
@@ -204,7 +210,7 @@ def _copy(
             target.add(
                 ids=list(ids),
                 embeddings=[list(v) for v in vectors],
-                documents=list(documents),
+                documents=list(documents) if any(d is not None for d in documents) else None,
                 metadatas=list(metadatas),
             )
         if len(got["ids"]) < COPY_PAGE:
@@ -320,8 +326,9 @@ def _embed_into(
     embedder: Embeddings,
     show: bool,
     on_progress: Progress | None,
-) -> tuple[int, int, int]:
-    """Split, chunk and embed articles in batches, with progress; (articles, sentences, chunks)."""
+) -> tuple[tuple[int, int, int], dict[str, str]]:
+    """Split, chunk and embed articles in batches, with progress; (articles, sentences, chunks)
+    and the text of each article's first chunk (its lede: index/stories.py)."""
     prepared = []
     split = tqdm(articles, desc="splitting sentences", unit=" articles", disable=not show)
     for i, article in enumerate(split, start=1):
@@ -334,20 +341,49 @@ def _embed_into(
     total = sum(len(chunks) for _, _, chunks in prepared)
     bar = tqdm(total=total, desc="embedding chunks", unit=" chunks", disable=not show)
     done, batch = 0, []
+    ledes: dict[str, str] = {}
     for i, item in enumerate(prepared):
         batch.append(item)
         size = sum(len(chunks) for _, _, chunks in batch)
         if size >= EMBED_BATCH or i == len(prepared) - 1:
             texts = [embedding_text(a, c) for a, _, chunks in batch for c in chunks]
             vectors = iter(embedder.embed_documents(texts) if texts else [])
-            segment.add([(a, s, cs, [next(vectors) for _ in cs]) for a, s, cs in batch], signatures)
+            embedded = [(a, s, cs, [next(vectors) for _ in cs]) for a, s, cs in batch]
+            segment.add(embedded, signatures)
+            ledes.update((a.id, cs[0].text) for a, _, cs, _ in embedded if cs)
             done += size
             bar.update(size)
             if on_progress:
                 on_progress("embedding chunks", done, total)
             batch = []
     bar.close()
-    return len(prepared), sum(len(s) for _, s, _ in prepared), total
+    counts = (len(prepared), sum(len(s) for _, s, _ in prepared), total)
+    return counts, ledes
+
+
+def _group(
+    where: Place,
+    base: Manifest | None,
+    segment: Segment,
+    articles: Sequence[Article],
+    ledes: Mapping[str, str],
+    gone: set[str] | frozenset[str],
+) -> None:
+    """Each new article's story (index/stories.py), against the indexed articles around them."""
+    members = stories.members([a for a in articles if a.id in ledes], ledes)
+    known: list[tuple[Member, str]] = []
+    if base is not None:
+        index = Index(where, base)
+        try:
+            around = stories.known_around(index, (m.day for m in members if m.day))
+        finally:
+            index.close()
+        known = [(m, story) for m, story in around if m.id not in gone]
+    assigned = stories.assign(members, known)
+    by_id = {a.id: a for a in articles}
+    segment.add_stories(
+        [(m.id, m.vector, stories.metadata(m, assigned, by_id[m.id])) for m in members]
+    )
 
 
 def _report(

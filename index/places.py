@@ -394,7 +394,8 @@ class Server(Place):
         }
 
     def drop(self, id: str) -> None:
-        for what in ("chunks", "articles"):  # one never made, or dropped already, is fine
+        # One never made (a segment of an older layout has no stories), or dropped: fine.
+        for what in ("chunks", "articles", "stories"):
             with contextlib.suppress(chromadb.errors.NotFoundError):
                 self.client.delete_collection(f"{SERVER_NAME}-{id}-{what}")
 

@@ -66,6 +66,10 @@ class Segment:
         self.articles = client.get_or_create_collection(
             f"{prefix}articles", embedding_function=None
         )
+        # The story of each article it embeds, with the vector it was grouped by (stories.py).
+        self.stories = client.get_or_create_collection(
+            f"{prefix}stories", embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
 
     def add(self, batch: Sequence[Embedded], signatures: Mapping[str, str]) -> None:
         """Store articles with their sentences, embedded chunks and MinHash `signatures`."""
@@ -100,6 +104,15 @@ class Segment:
                 metadatas=[
                     {**_article_metadata(a, [], 0), "copy_of": o, "copy": 1} for a, o in copies
                 ],
+            )
+
+    def add_stories(self, records: Sequence[tuple[str, Any, dict[str, Any]]]) -> None:
+        """Store (article id, vector, metadata) stories records (index/stories.py)."""
+        if records:
+            self.stories.upsert(
+                ids=[i for i, _, _ in records],
+                embeddings=[[float(x) for x in v] for _, v, _ in records],
+                metadatas=[m for _, _, m in records],
             )
 
     def all(

@@ -136,9 +136,31 @@ def test_answers_from_the_server_equal_the_local_ones(
         *(
             f"news-{segment}-{w}"
             for segment in current(Server(server.url)).segment_ids
-            for w in ("chunks", "articles")
+            for w in ("chunks", "articles", "stories")
         ),
     }
+
+
+def test_stories_live_on_the_server_and_equal_the_local_ones(
+    server: ChromaServer, tmp_path: Path, embedder: Any
+) -> None:
+    from assistant import stories
+    from tests.test_stories import FLOOD_1, FLOOD_2, FLOOD_3, LIBRARY
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "flood-1.md").write_text(FLOOD_1)
+    (src / "library.md").write_text(LIBRARY)
+    remote_place, local = settings(chroma_url=server.url).place(), tmp_path / "local"
+    for name, text in (("flood-2.md", FLOOD_2), ("flood-3.md", FLOOD_3)):
+        rebuild([src], remote_place, embedder=embedder, progress=False)
+        rebuild([src], local, embedder=embedder, progress=False)
+        (src / name).write_text(text)
+    rebuild([src], remote_place, embedder=embedder, progress=False)  # an update: one segment
+    rebuild([src], local, embedder=embedder, progress=False)
+    remote = stories(chroma_url=server.url)
+    assert remote == stories(index_dir=local)
+    assert len(remote[0].articles) == 3 and len(remote) == 2
 
 
 @pytest.mark.slow
