@@ -56,6 +56,7 @@ def answer(
     sources: Any = None,
     llm: str | None = None,
     as_of: str | None = None,
+    new_since: Any = None,
     settings: Settings | None = None,
 ) -> Answer:
     """Answer a question from the indexed articles, citing the exact source sentences.
@@ -63,10 +64,20 @@ def answer(
     `history`: the conversation so far ({"role", "content"} dicts). `since`/`until`: published
     date range; `sources`: source names (one name or a list). `as_of` (default: today) is the
     day the question is asked: articles published in the days before it weigh more.
+    `new_since` (a datetime or ISO text, UTC when it names no zone): only articles the index took
+    in after that moment ("what's new since I last asked"), else "Nothing new ... since".
     `settings` defaults to `Settings.from_env()`; `index_dir`, `chroma_url` (an index on a
     Chroma server) and `llm` override it.
     """
-    asked = Question.ask(question, history, since=since, until=until, sources=sources, as_of=as_of)
+    asked = Question.ask(
+        question,
+        history,
+        since=since,
+        until=until,
+        sources=sources,
+        as_of=as_of,
+        new_since=new_since,
+    )
     settings = settings or Settings.from_env()
     settings = replace(
         settings,
@@ -123,13 +134,7 @@ def _index(
     """The current index for reading; an index built before stories says to rebuild it."""
     from index.store import open_index
 
-    settings = settings or Settings.from_env()
-    settings = replace(
-        settings,
-        index_dir=Path(index_dir).expanduser() if index_dir else settings.index_dir,
-        chroma_url=settings.chroma_url if chroma_url is None else chroma_url,
-    )
-    where = settings.place()
+    where = _settings(settings, index_dir, chroma_url).place()
     index = open_index(where)
     try:
         if index.manifest.articles and not any(s.stories.count() for s in index.segments):
@@ -140,3 +145,40 @@ def _index(
         yield index
     finally:
         index.close()
+
+
+def follow(
+    topic: str, *, index_dir: str | Path | None = None, chroma_url: str | None = None
+) -> None:
+    """Follow a topic of the index: `followed()` tells what is new on it from now on."""
+    from assistant import follows
+
+    follows.follow(_settings(None, index_dir, chroma_url).place(), topic)
+
+
+def followed(
+    *,
+    index_dir: str | Path | None = None,
+    chroma_url: str | None = None,
+    settings: Settings | None = None,
+) -> list[tuple[str, Answer]]:
+    """Each followed topic with what is new on it since it was last shown (then marked shown)."""
+    from assistant import follows
+
+    settings = _settings(settings, index_dir, chroma_url)
+
+    def ask(question: str, since: Any) -> Answer:
+        return answer(question, new_since=since, settings=settings)
+
+    return [(t.topic, said) for t, said in follows.digest(settings.place(), ask)]
+
+
+def _settings(
+    settings: Settings | None, index_dir: str | Path | None, chroma_url: str | None
+) -> Settings:
+    settings = settings or Settings.from_env()
+    return replace(
+        settings,
+        index_dir=Path(index_dir).expanduser() if index_dir else settings.index_dir,
+        chroma_url=settings.chroma_url if chroma_url is None else chroma_url,
+    )

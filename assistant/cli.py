@@ -113,6 +113,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print it as JSON")
     p.set_defaults(run=_story)
 
+    p = sub.add_parser("follow", parents=[index_dir], help="follow a topic (see `followed`)")
+    p.add_argument("topic", help='e.g. "Avdiivka"')
+    p.set_defaults(run=_follow)
+    p = sub.add_parser("unfollow", parents=[index_dir], help="stop following a topic")
+    p.add_argument("topic")
+    p.set_defaults(run=_unfollow)
+    p = sub.add_parser(
+        "followed",
+        parents=[index_dir],
+        help="what is new on each followed topic since it was last shown (a digest to mail)",
+    )
+    p.add_argument("--json", action="store_true", help="print them as JSON")
+    p.set_defaults(run=_followed)
+
     fetching = argparse.ArgumentParser(add_help=False)
     fetching.add_argument(
         "--allow-private",
@@ -363,6 +377,48 @@ def _story(args: argparse.Namespace, settings: Settings) -> int:
         carried = f"; also carried by {', '.join(a.carried_by)}" if a.carried_by else ""
         print(f"\n{a.published}  {shown(a.outlet)}{shown(carried)}: {shown(a.title)}")
         print(f"    \u201c{shown(p.sentence)}\u201d  [{a.id} {p.start}-{p.end}]")
+    return 0
+
+
+def _follow(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant import follows
+
+    topic = follows.follow(settings.place(), args.topic)
+    print(
+        f"following {shown(topic.topic)!r} from {topic.shown}: `assistant followed` tells what "
+        "is new on it"
+    )
+    return 0
+
+
+def _unfollow(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant import follows
+
+    if not follows.unfollow(settings.place(), args.topic):
+        print(
+            f"error: {args.topic!r} is not followed (`assistant followed` lists them)",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+def _followed(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.api import followed
+
+    found = followed(settings=settings)
+    if args.json:
+        _print_json([{"topic": t, "answer": a.to_dict()} for t, a in found])
+        return 0
+    if not found:
+        print('no topics followed: `assistant follow "TOPIC"` adds one')
+    for topic, said in found:
+        print(f"== {shown(topic)}")
+        print(shown(said.text))
+        for c in said.citations:
+            where = ", ".join(x for x in (c.source, c.published) if x)
+            print(f"   [{c.n}] {shown(c.title)} ({shown(where)})")
+        print()
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from index.dates import DateError, parse_date
@@ -39,6 +39,8 @@ class Question:
     history: tuple[Turn, ...] = ()
     filters: Filters = Filters()
     as_of: date = field(default_factory=date.today)  # the day asked: its days' articles weigh more
+    # Only what the index took in after this moment ("what's new since I last asked"): UTC.
+    new_since: datetime | None = None
 
     @classmethod
     def ask(
@@ -50,6 +52,7 @@ class Question:
         until: object = None,
         sources: object = None,
         as_of: object = None,
+        new_since: object = None,
     ) -> Question:
         """A checked Question; QuestionError says what is wrong with the input."""
         start, end = date_option(since, "since"), date_option(until, "until")
@@ -60,6 +63,7 @@ class Question:
             as_turns(history),
             Filters(start, end, _sources(sources)),
             date_option(as_of, "as_of") or date.today(),
+            moment(new_since, "new_since"),
         )
 
 
@@ -137,6 +141,22 @@ def _sources(sources: object) -> frozenset[str]:
     if not all(isinstance(name, str) for name in names):
         raise QuestionError("sources must be a list of source names (text)")
     return frozenset(name for name in names if name.strip())
+
+
+def moment(value: object, name: str) -> datetime | None:
+    """A moment (a datetime, or ISO 8601 text) in UTC; one without a zone is taken as UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise QuestionError(
+                f"{name}: {value!r} is not a moment like 2024-02-01T09:30"
+            ) from None
+    if not isinstance(value, datetime):
+        raise QuestionError(f"{name}: {value!r} is not a moment like 2024-02-01T09:30")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def date_option(value: object, name: str) -> date | None:

@@ -17,7 +17,7 @@ from assistant.brief import brief
 from assistant.citations import Citation, citation
 from assistant.question import Question, clean_text
 from assistant.rank import RankedSentence, rank_sentences
-from assistant.search import Searcher
+from assistant.search import CHUNKS, Searcher
 from assistant.subject import Subject, open_subject
 from index.filters import Filters
 from index.lexical import WORD
@@ -29,6 +29,7 @@ TOP_FOR_COVERAGE = 5  # the sentences whose fit to the question decides coverage
 # subject (chosen on the tune half of bench/what_happened.jsonl).
 OPEN_WINDOW = 1.5
 OPEN_LEDE = 0.3
+NEW_CHUNKS = 80  # chunks searched for what is new since a moment, before the older are dropped
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 
 
@@ -42,6 +43,7 @@ class Retrieval:
     sentences: tuple[RankedSentence, ...]
     context: tuple[Citation, ...]  # the best sentences, numbered for an LLM
     covered: bool  # whether the sentences speak to the question at all
+    updated: str = ""  # when the index was last built: "nothing new since ..." says it
 
 
 def retrieve(
@@ -63,12 +65,18 @@ def retrieve(
     if subject is not None:
         query = subject.text
         filters, as_of = _up_to(question.filters, subject, as_of)
+    # "What's new since I last asked": only what the index took in after that moment, from a
+    # deeper search (the newest articles are not always the best found).
+    k = CHUNKS if question.new_since is None else NEW_CHUNKS
     if filters is None:
         chunks = []
     elif subject is None:
-        chunks = searcher.chunks(query, filters, as_of)
+        chunks = searcher.chunks(query, filters, as_of, k=k)
     else:  # the news of the subject: its recent articles and what they say first
-        chunks = searcher.with_ledes(searcher.chunks(query, filters, as_of, w_window=OPEN_WINDOW))
+        found = searcher.chunks(query, filters, as_of, k=k, w_window=OPEN_WINDOW)
+        chunks = searcher.with_ledes(found)
+    if question.new_since is not None:
+        chunks = [c for c in chunks if c.seen > question.new_since.timestamp()][:CHUNKS]
     sentences = tuple(
         rank_sentences(
             query,
@@ -85,7 +93,8 @@ def retrieve(
         context = tuple(citation(i, s) for i, s in enumerate(chosen, 1))
     else:
         context = numbered_context(sentences, context_chars)
-    return Retrieval(question, query, subject, sentences, context, covered)
+    updated = searcher.index.manifest.built_at
+    return Retrieval(question, query, subject, sentences, context, covered, updated)
 
 
 def _up_to(filters: Filters, subject: Subject, as_of: date) -> tuple[Filters | None, date]:

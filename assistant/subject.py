@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
@@ -21,7 +21,8 @@ _OPEN = re.compile(
     + _WHAT
     + r" (?:happen(?:ed|ing|s)?|going on|the (?:latest|news|story|deal|update))"
     r"(?: (?:in|to|with|at|on|about|over|for|regarding|around|inside|between))?"
-    r"|what(?:'s|’s| is| has been)? (?:new|up) (?:in|with|at|on|about|for|regarding)"
+    r"|(?:what(?:'s|’s| is| has been)?|(?:is )?(?:there )?anything) (?:new|up)"
+    r" (?:in|with|at|on|about|for|regarding)"
     r"|what do (?:we|you|i) know (?:about|of|on)"
     r"|what (?:is|are) the (?:latest|news|updates?) (?:on|about|in|with|from|regarding)"
     r"|tell me (?:more |the news |everything )?(?:about|on)"
@@ -33,6 +34,7 @@ _OPEN = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
+_SINCE = re.compile(r"\bsince\s+(?P<when>[^?!]+?)[\s?.!]*$", re.IGNORECASE)
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS |= {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
@@ -59,6 +61,7 @@ class Subject:
     text: str
     since: date | None = None
     until: date | None = None
+    new: bool = False  # "what's new on X since Monday?": only what came after
 
 
 def open_subject(question: str, as_of: date) -> Subject | None:
@@ -66,13 +69,35 @@ def open_subject(question: str, as_of: date) -> Subject | None:
     match = _OPEN.match(question.strip())
     if not match:
         return None
-    text, since, until = named_time(match["subject"], as_of)
+    text, new_since = since_when(match["subject"], as_of)
+    text, since, until = named_time(text, as_of)
+    if new_since is not None:
+        since, until = new_since, None
     text = re.sub(r"^(?:the latest on|the news (?:on|about))\s+", "", text, flags=re.IGNORECASE)
     text = text.strip(" ,;:-?.!")
     # "What happened yesterday?", "Tell me more about that.": no subject of its own to search.
     if not set(_WORD.findall(text.lower())) - _STOPWORDS:
         return None
-    return Subject(text, since, until)
+    return Subject(text, since, until, new_since is not None)
+
+
+def since_when(text: str, as_of: date) -> tuple[str, date | None]:
+    """`text` without "since DAY" ("since Monday", "since 3 March", "since last week") and that
+    day (a day after `as_of` is not one: the words stay)."""
+    match = _SINCE.search(text)
+    if not match:
+        return text, None
+    import dateparser  # ~0.1 s to import: only for a question that says "since"
+
+    base = datetime.combine(as_of, time(12))
+    found = dateparser.parse(
+        match["when"],
+        languages=["en"],
+        settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past"},
+    )
+    if found is None or found.date() > as_of:
+        return text, None
+    return text[: match.start()].strip(), found.date()
 
 
 def named_time(text: str, as_of: date) -> tuple[str, date | None, date | None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from itertools import groupby
 
 from langchain_core.embeddings import Embeddings
@@ -47,8 +47,18 @@ def write(
 
 
 def not_covered(found: Retrieval) -> Answer:
-    """The answer when the articles do not speak to the question."""
-    return Answer(found.question.text, NOT_COVERED, (), covered=False)
+    """The answer when the articles do not speak to the question, or say nothing new since the
+    moment asked about ("nothing new on X since 4 Nov 2024; last update ...")."""
+    asked = found.question
+    since: datetime | date | None = asked.new_since
+    if since is None and found.subject is not None and found.subject.new:
+        since = found.subject.since
+    if since is None:
+        return Answer(asked.text, NOT_COVERED, (), covered=False)
+    what = f" on {found.subject.text}" if found.subject else ""
+    when = since.strftime("%-d %b %Y %H:%M UTC" if isinstance(since, datetime) else "%-d %b %Y")
+    text = f"Nothing new{what} since {when} (the articles were last updated {found.updated})."
+    return Answer(asked.text, text, (), covered=False)
 
 
 def extractive(found: Retrieval) -> Iterator[Answer]:

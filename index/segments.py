@@ -84,12 +84,13 @@ class Segment:
             ],
         )
         chunks = [(a, c, v) for a, _, cs, vs in batch for c, v in zip(cs, vs, strict=True)]
+        seen = int(time.time())  # when the index first had them: "what is new since"
         if chunks:
             self.chunks.upsert(
                 ids=[c.id for _, c, _ in chunks],
                 embeddings=[list(v) for _, _, v in chunks],
                 documents=[c.text for _, c, _ in chunks],
-                metadatas=[_chunk_metadata(a, c) for a, c, _ in chunks],
+                metadatas=[_chunk_metadata(a, c, seen) for a, c, _ in chunks],
             )
 
     def add_copies(self, copies: Sequence[tuple[Article, str]]) -> None:
@@ -169,6 +170,7 @@ class StoredChunk:
     starts: tuple[int, ...]
     ends: tuple[int, ...]
     quotable: tuple[bool, ...]  # for each sentence: whether it states something (statements.py)
+    seen: int = 0  # when it was indexed (Unix time; 0: an index built before it was kept)
 
     @classmethod
     def from_record(cls, id: str, document: str, meta: dict[str, Any]) -> StoredChunk:
@@ -193,6 +195,7 @@ class StoredChunk:
             starts=starts,
             ends=ends,
             quotable=flags,
+            seen=int(meta.get("seen_ts") or 0),
         )
 
     def sentences(self) -> list[tuple[int, int, int, str]]:
@@ -207,7 +210,7 @@ class StoredChunk:
         ]
 
 
-def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+def _chunk_metadata(article: Article, chunk: Chunk, seen: int) -> dict[str, Any]:
     return {
         "article_id": article.id,
         "chunk": chunk.n,
@@ -220,6 +223,7 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
         "starts": [s.start for s in chunk.sentences],
         "ends": [s.end for s in chunk.sentences],
         "quotable": [s.quotable for s in chunk.sentences],
+        "seen_ts": seen,
     }
 
 
