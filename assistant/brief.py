@@ -21,6 +21,7 @@ import numpy as np
 
 from assistant.rank import LEDE, LEDE_MATCH, RankedSentence
 from assistant.search import near_duplicate
+from index.copies import outlet
 
 ABOUT = 0.5  # share of the best chunk's fused score that an article about the subject reaches
 # A lede fits the subject when it names it (rank.LEDE_MATCH of its IDF weight, as for the lede's
@@ -30,6 +31,8 @@ W_AGREE = 1.0  # the other articles' agreement with a lead candidate, beside its
 SAME_MEANING = 0.8  # cosine over which two sentences say the same thing
 SAME_WORDS = 0.7  # share of words over which two sentences say the same thing
 SENTENCES = 6  # in a quoted brief; a model's sources are bounded by characters only
+REPORTED = 0.5  # cosine from which another article's sentence reports the same point ...
+REPORTED_DAYS = 0  # ... when published that many days apart at most
 
 
 def brief(
@@ -96,3 +99,27 @@ def _day(s: RankedSentence) -> date:
         return date.fromisoformat(s.chunk.published)
     except ValueError:
         return date.min
+
+
+def reported_by(s: RankedSentence, pool: Sequence[RankedSentence]) -> tuple[str, ...]:
+    """The outlets whose articles among `pool` say what `s` says, each once, by name: its own
+    and those of the other articles of the same days (REPORTED_DAYS apart at most) with a
+    sentence as close as REPORTED (tests/test_stories.py: a paraphrase of one fact by another
+    outlet measured 0.58, the other facts of that day's articles 0.07 to 0.28, the next day's
+    development of it 0.71: the days tell that one apart). The articles found are each an outlet's
+    own (a copy has no chunks: index/copies.py), so these are independent outlets; the copies'
+    carriers are `Citation.also`."""
+    found = {_outlet(s)}
+    day = _day(s)
+    for t in pool:
+        if (
+            t.chunk.article_id != s.chunk.article_id
+            and abs((_day(t) - day).days) <= REPORTED_DAYS
+            and float(t.vector @ s.vector) >= REPORTED
+        ):
+            found.add(_outlet(t))
+    return tuple(sorted(found - {""}, key=str.casefold))
+
+
+def _outlet(s: RankedSentence) -> str:
+    return outlet(s.chunk.source, s.chunk.url)

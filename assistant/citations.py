@@ -32,10 +32,20 @@ class Citation:
     start: int
     end: int
     also: tuple[str, ...] = ()
+    # A news brief's point: the independent outlets whose articles say it (its own among them).
+    reported_by: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        """Plain data for JSON (`also` a list)."""
-        return {**asdict(self), "also": list(self.also)}
+        """Plain data for JSON (`also`, `reported_by` lists)."""
+        return {**asdict(self), "also": list(self.also), "reported_by": list(self.reported_by)}
+
+    def reported(self) -> str:
+        """'reported by 2 independent outlets: A, B', "" when one or none."""
+        if len(self.reported_by) < 2:
+            return ""
+        return f"reported by {len(self.reported_by)} independent outlets: " + ", ".join(
+            self.reported_by
+        )
 
     def carried(self, shown: int = 3) -> str:
         """The other outlets as a reader reads them, "" when there are none: 'also carried by
@@ -50,7 +60,7 @@ class Citation:
         )
 
 
-def citation(n: int, sentence: RankedSentence) -> Citation:
+def citation(n: int, sentence: RankedSentence, reported_by: tuple[str, ...] = ()) -> Citation:
     """Number a ranked sentence."""
     c = sentence.chunk
     return Citation(
@@ -64,6 +74,7 @@ def citation(n: int, sentence: RankedSentence) -> Citation:
         sentence.start,
         sentence.end,
         c.also,
+        reported_by,
     )
 
 

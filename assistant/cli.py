@@ -336,6 +336,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         print()
     for c in result.citations:
         where = ", ".join(shown(x) for x in (c.source, c.published) if x)
+        if c.reported_by[1:]:  # "(Valley Post, 2024-05-02; reported by 2 independent outlets: ...)"
+            where = "; ".join(filter(None, (where, shown(c.reported()))))
         if c.also:  # "(AP, 2024-03-14; also carried by 2 outlets: Port Times, Valley Post)"
             where = "; ".join(filter(None, (where, shown(c.carried()))))
         print(f"[{c.n}] {shown(c.title)}" + (f" ({where})" if where else ""))

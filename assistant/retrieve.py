@@ -13,7 +13,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
 import prompts
-from assistant.brief import brief
+from assistant.brief import brief, reported_by
 from assistant.citations import Citation, citation
 from assistant.question import Question, clean_text
 from assistant.rank import RankedSentence, rank_sentences
@@ -90,7 +90,7 @@ def retrieve(
     covered = covers(query if subject else question.text, query, sentences, sentence_embedder)
     if subject is not None:
         chosen = brief(sentences, context_chars, limit=len(sentences))
-        context = tuple(citation(i, s) for i, s in enumerate(chosen, 1))
+        context = tuple(citation(i, s, reported_by(s, sentences)) for i, s in enumerate(chosen, 1))
     else:
         context = numbered_context(sentences, context_chars)
     updated = searcher.index.manifest.built_at

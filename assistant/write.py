@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 import prompts
-from assistant.brief import brief
+from assistant.brief import brief, reported_by
 from assistant.check import check
 from assistant.citations import Citation, citation, marker_numbers, neutralise
 from assistant.llm import LLMCallFailed
@@ -79,15 +79,20 @@ def extractive(found: Retrieval) -> Iterator[Answer]:
     if not ordered:
         yield not_covered(found)
         return
-    cites = _cited(ordered)
+    cites = _cited(ordered, found.sentences if found.subject is not None else ())
     for shown in range(1, len(cites) + 1):
         part = cites[:shown]
         text = _dated(part) if found.subject is not None else _joined(part)
         yield Answer(found.question.text, text, part, draft=shown < len(cites))
 
 
-def _cited(ordered: Sequence[RankedSentence]) -> tuple[Citation, ...]:
-    return tuple(citation(i, s) for i, s in enumerate(ordered, start=1))
+def _cited(
+    ordered: Sequence[RankedSentence], pool: Sequence[RankedSentence] = ()
+) -> tuple[Citation, ...]:
+    """Numbered; with the `pool` a brief was chosen from, each point's outlets that reported it."""
+    return tuple(
+        citation(i, s, reported_by(s, pool) if pool else ()) for i, s in enumerate(ordered, start=1)
+    )
 
 
 def _quotable(sentences: Sequence[RankedSentence]) -> list[RankedSentence]:

@@ -211,3 +211,38 @@ def test_names_are_the_capitalised_words_that_are_not_common_ones() -> None:
     found = names("Mayor Dana Holt said on Thursday. The Ash River's banks burst in Riverton.")
     assert {"dana", "holt", "ash", "river", "riverton"} <= found
     assert not {"the", "thursday", "said"} & found
+
+
+# --- "what happened" from the stories' outlets ----------------------------------------------
+def test_each_point_of_a_brief_says_which_independent_outlets_reported_it(
+    flood: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant import answer
+
+    src, index_dir = flood
+    result = answer("What happened in Riverton?", index_dir=index_dir, as_of="2024-05-03")
+    by_article = {c.article_id: c for c in reversed(result.citations)}  # each one's first
+    first, second, third = (
+        by_article[article_id(src / n)] for n in ("flood-1.md", "flood-2.md", "flood-3.md")
+    )
+    # The two first-day reports of the flood say one thing: each is reported by both outlets
+    # (the copy's carrier is not independent: it is `also`); the next day's is its own.
+    assert first.reported_by == second.reported_by == ("Riverton Times", "Valley Post")
+    assert second.also == ("Harbor Gazette",)
+    assert third.reported_by == ("Riverton Times",)
+    assert first.to_dict()["reported_by"] == ["Riverton Times", "Valley Post"]
+    assert (
+        main(
+            [
+                "ask",
+                "What happened in Riverton?",
+                "--as-of",
+                "2024-05-03",
+                "--index-dir",
+                str(index_dir),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "reported by 2 independent outlets: Riverton Times, Valley Post" in out, out

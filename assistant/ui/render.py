@@ -94,8 +94,8 @@ def answer_text(answer: Answer, turn: int) -> str:
 
 
 def sources_list(turn: int, citations: Sequence[Citation]) -> str:
-    """One line per cited article: its markers, title, source, date, the other outlets that
-    carried it and the original link."""
+    """One line per cited article: its markers, title, source, date, the independent outlets
+    that reported its point (a news brief's), the other outlets that carried it and the link."""
     if not citations:
         return ""
     articles: dict[str, list[Citation]] = {}
@@ -104,7 +104,8 @@ def sources_list(turn: int, citations: Sequence[Citation]) -> str:
     items = []
     for cites in articles.values():
         first = cites[0]
-        fields = (first.source, nice_date(first.published), first.carried())
+        reported = max((c.reported() for c in cites), key=len)  # its most widely reported point
+        fields = (first.source, nice_date(first.published), reported, first.carried())
         meta = " · ".join(esc(x) for x in fields if x)
         meta += link(first.url, "Original ↗")
         items.append(
