@@ -20,10 +20,12 @@ import prompts
 from assistant.brief import brief, reported_by
 from assistant.check import check
 from assistant.citations import Citation, citation, marker_numbers, neutralise
+from assistant.figures import disagreements
 from assistant.llm import LLMCallFailed
 from assistant.rank import RankedSentence
 from assistant.result import NOT_COVERED, Answer, Revision
 from assistant.retrieve import Retrieval, reading_order
+from index.copies import outlet
 
 EXTRACT_CHARS = 800  # cited text in a quoted answer: a short read
 BRIEF_CHARS = 800  # a brief with its dates and markers: what is read at a glance
@@ -83,7 +85,33 @@ def extractive(found: Retrieval) -> Iterator[Answer]:
     for shown in range(1, len(cites) + 1):
         part = cites[:shown]
         text = _dated(part) if found.subject is not None else _joined(part)
+        if shown == len(cites) and found.subject is not None:
+            text, part = _differ(text, part, ordered, found.sentences)
         yield Answer(found.question.text, text, part, draft=shown < len(cites))
+
+
+def _differ(
+    text: str,
+    cites: tuple[Citation, ...],
+    ordered: Sequence[RankedSentence],
+    pool: Sequence[RankedSentence],
+) -> tuple[str, tuple[Citation, ...]]:
+    """The brief with a line for each figure outlets give differently (assistant/figures.py):
+    "Outlets differ: 26 missiles (VOA) [1]; 30 missiles (Reuters) [7]." Each side cited; the
+    other outlet's sentence is added to the citations when the brief did not quote it."""
+    lines = []
+    cited = {(c.article_id, c.start): c for c in cites}
+    for differ in disagreements(ordered, pool):
+        sides = []
+        for figure, s in differ.sides:
+            key = (s.chunk.article_id, s.start)
+            if key not in cited:
+                cited[key] = citation(len(cited) + 1, s, reported_by(s, pool))
+                cites = (*cites, cited[key])
+            name = outlet(s.chunk.source, s.chunk.url) or "an outlet"
+            sides.append(f"{neutralise(figure.text)} ({name}) [{cited[key].n}]")
+        lines.append("Outlets differ: " + "; ".join(sides) + ".")
+    return "\n".join([text, *lines]), cites
 
 
 def _cited(

@@ -247,6 +247,16 @@ def merged_into(index: Index) -> dict[str, str]:
     return resolve(pairs)
 
 
+def article_stories(index: Index) -> dict[str, tuple[str, str]]:
+    """article id -> (its story, merges followed; its published date), for every article."""
+    into = merged_into(index)
+    out = {}
+    for article_id, meta, _ in records(index):
+        story_id = str(meta["story"])
+        out[article_id] = (into.get(story_id, story_id), str(meta["published"]))
+    return out
+
+
 def known_around(index: Index, days: Iterable[date]) -> list[tuple[Member, str]]:
     """The indexed articles within WINDOW days of `days`, with their (resolved) stories: what a
     build's new articles are assigned against."""
