@@ -40,7 +40,11 @@ _FIGURE = re.compile(
     r"(?P<rest>(?:\s+[A-Za-z][\w'-]*){0,3})",
     re.IGNORECASE,
 )
-_BOUND = re.compile(r"(?:at least|more than|over|nearly|almost|about|around|up to|some)\s*$", re.I)
+_BOUND = re.compile(
+    r"(?:at least|more than|less than|fewer than|over|under|nearly|almost|about|around|roughly|"
+    r"up to|as (?:many|much|few|little) as|some|approximately|an estimated)\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ def _unit(rest: str) -> str:
             continue
         if word in _NOT_UNITS or not word.isalpha() or len(word) < 2:
             return ""
+        if word.endswith("ies"):  # "casualties": casualty
+            return word[:-3] + "y"
+        if word.endswith(("ches", "shes", "sses", "xes")):  # "inches": inch
+            return word[:-2]
         return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
     return ""
 
