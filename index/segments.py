@@ -19,6 +19,7 @@ from index.sentences import Sentence
 from index.statements import quotable
 
 PAGE = 5000  # records read from Chroma in one call (one `get()` of more fails past ~32,000)
+WRITE_BATCH = 1000  # records written in one call (Chroma's limit is about 5,500)
 
 
 class Entry(NamedTuple):
@@ -97,23 +98,25 @@ class Segment:
         """Store copies of other articles (index/copies.py), each with the id of the article it
         copies: their metadata (the catalogue keeps them), no text, no sentences, no chunks.
         `copy` marks them for a `where` (Chroma's `$ne` also matches records without the key)."""
-        if copies:
+        for start in range(0, len(copies), WRITE_BATCH):
+            batch = copies[start : start + WRITE_BATCH]
             self.articles.upsert(
-                ids=[a.id for a, _ in copies],
-                embeddings=[[0.0] for _ in copies],
-                documents=["" for _ in copies],
+                ids=[a.id for a, _ in batch],
+                embeddings=[[0.0] for _ in batch],
+                documents=["" for _ in batch],
                 metadatas=[
-                    {**_article_metadata(a, [], 0), "copy_of": o, "copy": 1} for a, o in copies
+                    {**_article_metadata(a, [], 0), "copy_of": o, "copy": 1} for a, o in batch
                 ],
             )
 
     def add_stories(self, records: Sequence[tuple[str, Any, dict[str, Any]]]) -> None:
         """Store (article id, vector, metadata) stories records (index/stories.py)."""
-        if records:
+        for start in range(0, len(records), WRITE_BATCH):  # Chroma refuses ~5,500 at once
+            batch = records[start : start + WRITE_BATCH]
             self.stories.upsert(
-                ids=[i for i, _, _ in records],
-                embeddings=[[float(x) for x in v] for _, v, _ in records],
-                metadatas=[m for _, _, m in records],
+                ids=[i for i, _, _ in batch],
+                embeddings=[[float(x) for x in v] for _, v, _ in batch],
+                metadatas=[m for _, _, m in batch],
             )
 
     def all(

@@ -265,3 +265,15 @@ def test_an_open_question_takes_its_story_s_newest_articles(flood: tuple[Path, P
         assert {c.article_id for c in only} == {one, two}  # the days asked
         valley = searcher.with_story(found[:1], Filters(sources=frozenset({"Valley Post"})))
         assert {c.article_id for c in valley} == {one, two}  # the sources asked
+
+
+def test_more_records_than_chroma_takes_at_once_are_all_kept(tmp_path: Path) -> None:
+    from index.places import Folder
+
+    segment = Folder(tmp_path / "index").segment("s", create=True)
+    try:
+        n = 6000  # a full build of the scale corpus: Chroma refused 6,307 in one call
+        segment.add_stories([(f"a{i}", [1.0, 0.0, float(i)], {"story": "s"}) for i in range(n)])
+        assert segment.stories.count() == n
+    finally:
+        segment.close()
