@@ -98,7 +98,7 @@ def stories(
     settings: Settings | None = None,
 ) -> list[Story]:
     """The stories with an article published between `since` and `until` (dates; open when
-    None), ranked by independent outlets, then the newest, then the most articles; the first
+    None), ranked by independent outlets, then articles, then the newest; the first
     `top` (all when None)."""
     from index.stories import period
 

@@ -332,7 +332,7 @@ class Story:
 
 def period(index: Index, since: date | None = None, until: date | None = None) -> list[Story]:
     """The stories with an article published in the period (all when open), ranked by
-    independent outlets, then the newest, then the most articles."""
+    independent outlets, then articles, then the newest."""
     into = merged_into(index)
     clauses: list[dict[str, Any]] = []
     if since:
@@ -408,7 +408,7 @@ def _stories(
 
 def _ranked(found: list[Story]) -> list[Story]:
     return sorted(
-        found, key=lambda s: (len(s.independent), s.last_seen, len(s.articles)), reverse=True
+        found, key=lambda s: (len(s.independent), len(s.articles), s.last_seen), reverse=True
     )
 
 
