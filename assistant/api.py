@@ -133,15 +133,12 @@ def _index(
 ) -> Iterator[Index]:
     """The current index for reading; an index built before stories says to rebuild it."""
     from index.store import open_index
+    from index.stories import require
 
     where = _settings(settings, index_dir, chroma_url).place()
     index = open_index(where)
     try:
-        if index.manifest.articles and not any(s.stories.count() for s in index.segments):
-            raise IndexProblem(
-                f"the index at {where.name} was built before stories: rebuild it with "
-                "`assistant index SOURCE --full`"
-            )
+        require(index)
         yield index
     finally:
         index.close()

@@ -330,6 +330,17 @@ class Story:
     develops: str = ""
 
 
+def require(index: Index) -> None:
+    """An index built before stories (articles, no stories records) says to rebuild it."""
+    from index.errors import IndexProblem
+
+    if index.manifest.articles and not any(s.stories.count() for s in index.segments):
+        raise IndexProblem(
+            f"the index at {index.place.name} was built before stories: rebuild it with "
+            "`assistant index SOURCE --full`"
+        )
+
+
 def period(index: Index, since: date | None = None, until: date | None = None) -> list[Story]:
     """The stories with an article published in the period (all when open), ranked by
     independent outlets, then articles, then the newest."""

@@ -1,5 +1,5 @@
 """The chat in a real Chromium (Playwright): answers, the reader, follow-ups, uploads, feeds,
-XSS."""
+stories, XSS."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from assistant import follows
 from assistant.chain import Assistant
 from assistant.config import Settings
 from assistant.ui import build_app, launch
 from index.build import rebuild
+from index.places import Folder
 from tests.shared import free_port, in_ci
+from tests.test_build import write_articles
+from tests.test_stories import FLOOD_1, FLOOD_2, FLOOD_3, LIBRARY, ROWING
 from tests.test_ui import UNSUPPORTED, Citing
 from tests.test_update import BRIDGE, Site, port_times
 
@@ -395,3 +399,108 @@ def test_a_feed_followed_and_updated_in_the_page_is_answered_from(
         answer = ask(page, "How much did the bridge repairs cost?")
         assert "Harbour bridge reopens" not in answer.inner_text()
         assert tab.dialogs == []
+
+
+FLOOD = "Riverton flood as Ash River recedes and cleanup begins downtown"
+ROWED = "Rowing club wins the regional cup for the third year"
+DANGEROUS = ":is(script, img, iframe, svg, object, embed)"
+
+
+@pytest.fixture(scope="module")
+def stories_app(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Iterator[Any]:
+    """The app over a flood reported by two outlets over two days, a library's new hours and a
+    rowing cup: (its URL, its index folder)."""
+    tmp = tmp_path_factory.mktemp("stories")
+    src = write_articles(
+        tmp / "src",
+        {
+            "flood-1.md": FLOOD_1,
+            "flood-2.md": FLOOD_2,
+            "flood-3.md": FLOOD_3,
+            "library.md": LIBRARY,
+            "rowing.md": ROWING,
+        },
+    )
+    for url in serve(tmp, [src], embedder):
+        yield url, tmp / "index"
+
+
+def open_stories(page: Any) -> Any:
+    """The Stories tab, once its lists are read."""
+    page.click("#na-stories-tab-button")
+    page.wait_for_selector("#na-stories .na-story-item")
+    return page.locator("#na-stories")
+
+
+def test_stories_open_as_a_timeline_whose_sentences_open_in_the_reader_and_can_be_followed(
+    chromium: Any, stories_app: Any
+) -> None:
+    url, index_dir = stories_app
+    for tab in open_tab(chromium, url):
+        page = tab.page
+        lists = open_stories(page)
+        heads = lists.locator(".na-stories-head").all_text_contents()
+        assert heads == ["This day · 4 May 2024", "This week · 28 Apr 2024 – 4 May 2024"]
+        day = lists.locator(".na-stories-day .na-story-headline").all_inner_texts()
+        assert day == [ROWED]  # the newest day's one story
+        top = lists.locator(".na-stories-week .na-story-item").first
+        assert top.locator(".na-story-headline").inner_text() == FLOOD
+        assert top.locator(".na-story-meta").inner_text() == (
+            "2 May 2024 – 3 May 2024 · 2 independent outlets · 3 articles"
+        )
+        assert lists.locator(".na-stories-week .na-story-item").count() == 3
+        top.click()
+        story = page.locator("#na-story .na-story")
+        story.wait_for()
+        assert story.locator(".na-story-title").inner_text() == FLOOD
+        assert "2 independent outlets · 3 articles" in story.locator(".na-story-meta").inner_text()
+        outlets = story.locator(".na-story-outlets").inner_text()
+        assert outlets == "Reported by Riverton Times, Valley Post"
+        when = story.locator(".na-point-meta").all_text_contents()
+        assert sorted(when[:2]) == ["2 May 2024 · Riverton Times", "2 May 2024 · Valley Post"]
+        assert when[2] == "3 May 2024 · Riverton Times"
+        points = story.locator("button.na-point-text")
+        assert points.count() == 3
+        last = points.nth(2)
+        sentence = open_marker(page, last)  # the reader opens the article at that sentence
+        assert sentence == last.inner_text()
+        assert sentence.startswith("The Ash River fell back below its banks in Riverton on Friday")
+        assert page.locator("#na-reader .na-reader-title").inner_text() == FLOOD
+        assert page.locator("#na-reader mark.na-cited").count() == 1
+        first = open_marker(page, points.first)
+        assert first == points.first.inner_text() and first != sentence
+        assert page.evaluate("() => document.documentElement.scrollHeight <= innerHeight")
+        follow = story.locator("button.na-story-follow")
+        assert follow.inner_text() == "Follow"
+        follow.click()
+        page.wait_for_selector("#na-story .na-story-follow:disabled:text-is('Following')")
+        note = page.locator("#na-story .na-story-note").inner_text()
+        assert note == f"Following “{FLOOD}”: `assistant followed` lists what is new on it."
+        assert [t.topic for t in follows.read(Folder(index_dir))] == [FLOOD]
+        page.click("#na-chat-tab-button")  # the chat is as it was
+        page.wait_for_selector("#na-transcript .na-empty")
+        page.click("#na-stories-tab-button")
+        page.wait_for_selector("#na-story .na-story-follow:disabled")  # still open, followed
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "stories.png"))
+        assert tab.dialogs == []
+
+
+def test_untrusted_stories_render_as_inert_text(tab: Tab) -> None:
+    page = tab.page
+    lists = open_stories(page)
+    item = lists.locator(".na-stories-day .na-story-item").first
+    assert "<script>window.__xss=1</script>" in item.locator(".na-story-headline").inner_text()
+    item.click()
+    page.wait_for_selector("#na-story .na-timeline")
+    point = page.locator("#na-story button.na-point-text").first
+    assert point.inner_text().startswith("The Zorvath canal reopened to cargo ships")
+    open_marker(page, point)
+    assert "window.__xss=2" in page.locator("#na-reader .na-reader-title").inner_text()
+    for panel in ("#na-stories", "#na-story", "#na-reader"):
+        assert page.locator(f"{panel} {DANGEROUS}").count() == 0, panel
+        assert page.locator(f"{panel} a[href^='javascript']").count() == 0
+    page.hover("#na-story .na-point-meta")
+    page.wait_for_timeout(300)  # give any stray handler a chance to run
+    assert page.evaluate("() => window.__xss") is None
+    assert tab.dialogs == []

@@ -1,7 +1,8 @@
 """The chat UI (Gradio): the page, its handlers, and the HTML it shows.
 
-`layout` builds the page, `handlers` answer its events, `render` and `reader` write its HTML,
-`uploads` and `worker` index added articles, `login` guards it. Imported on first use, so that
+`layout` builds the page, `handlers` answer its events (`stories`: the Stories tab's),
+`render`, `reader` and `timeline` write its HTML, `uploads` and `worker` index added articles,
+`login` guards it. Imported on first use, so that
 the indexing worker process does not load Gradio.
 """
 

@@ -1,5 +1,6 @@
 """What the page does: stream cited answers, open sources in the reader, index uploads, follow
-feeds and fetch them (on demand, and on a schedule when the server is started with one).
+feeds and fetch them (on demand, and on a schedule when the server is started with one); the
+Stories tab's handlers are `assistant.ui.stories`.
 
 One `ChatApp` serves every browser session; a session's conversation (its `Exchange`s, each
 holding the `Answer` it got) is the state Gradio keeps per session and passes in and out of
@@ -19,6 +20,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import gradio as gr
@@ -27,9 +30,11 @@ from assistant.api import get_assistant
 from assistant.chain import Assistant, Library
 from assistant.config import Settings
 from assistant.llm import describe
-from assistant.question import Question, QuestionError
+from assistant.question import Question, QuestionError, clean_text
+from assistant.result import Answer
 from assistant.ui import reader, render
-from assistant.ui.session import Conversation, Exchange, history
+from assistant.ui.session import Conversation, Exchange, ask_again, history, since_last
+from assistant.ui.stories import Stories
 from assistant.ui.uploads import Progress, UploadReport, stage
 from assistant.ui.worker import (
     FeedOutcome,
@@ -96,6 +101,7 @@ class ChatApp:
         self.uploads = settings.uploads_dir
         self.worker = worker or shared()
         self.allow_private = not settings.chroma_url if allow_private is None else allow_private
+        self.stories = Stories(self.assistant)  # the Stories tab's handlers
         self.next_update: float | None = None  # the schedule's next update (0: running; None: off)
         self._stop = threading.Event()
         self._updater: threading.Thread | None = None
@@ -157,35 +163,34 @@ class ChatApp:
     ) -> Iterator[Chat]:
         """Stream the answer to a question into this session's conversation."""
         before = list(conversation or [])
+        asked_at = datetime.now(UTC)  # what the index takes in from now on is new to this chat
         try:
-            question = Question.ask(
-                text, history(before), since=since, until=until, sources=sources
-            )
+            shown, question, again = _asked(text, before, since, until, sources)
         except QuestionError as error:
             notice = f"I can’t answer that as asked: {error}."
             yield self._show(before + [Exchange(str(text or ""), notice=notice)])
             return
-        asked = before + [Exchange(question.text)]
-        yield self._show(asked)
+        yield self._show(before + [Exchange(shown)])
+        done = Exchange(shown, again=again, asked_at=asked_at)
         try:
             for version in self._versions(question):
-                yield self._show(before + [version])
+                yield self._show(before + [replace(done, answer=version)])
             return
         except NewsAssistantError as error:
             notice = str(error)
         except Exception:
             log.exception("answering %r failed", question.text)
             notice = "Something went wrong while answering; please try again."
-        yield self._show(before + [Exchange(question.text, notice=notice)])
+        yield self._show(before + [Exchange(shown, notice=notice)])
 
-    def _versions(self, question: Question) -> Iterator[Exchange]:
+    def _versions(self, question: Question) -> Iterator[Answer]:
         """The answer's versions worth drawing: each with a new citation, else every REDRAW."""
         shown, drawn = -1, 0.0
         for answer in self.assistant.chain.stream(question):
             fresh = len(answer.citations) != shown
             if not answer.draft or fresh or time.monotonic() - drawn >= REDRAW:
                 shown, drawn = len(answer.citations), time.monotonic()
-                yield Exchange(question.text, answer)
+                yield answer
 
     @staticmethod
     def _show(conversation: Conversation) -> Chat:
@@ -381,6 +386,31 @@ class ChatApp:
             else:
                 print(f"feed update failed: {line}", file=sys.stderr, flush=True)
         return outcome
+
+
+def _asked(
+    text: object,
+    before: Conversation,
+    since: str | None,
+    until: str | None,
+    sources: list[str] | None,
+) -> tuple[str, Question, str]:
+    """The question as the chat shows it, as the index is asked it, and what "what's new since
+    I last asked" asks after it. That question asks the conversation's last question again (or
+    its last about the topic it names) with `new_since` the moment it was asked."""
+    shown = clean_text(text)
+    again = since_last(shown, before, date.today())
+    if again is not None and not again.question:
+        raise QuestionError("this conversation has no earlier question: ask about something first")
+    question = Question.ask(
+        again.question if again else shown,
+        history(before),
+        since=since,
+        until=until,
+        sources=sources,
+        new_since=again.since if again else None,
+    )
+    return shown, question, again.question if again else ask_again(question.text, question.as_of)
 
 
 def _reporter(progress: gr.Progress) -> Progress:

@@ -1,5 +1,5 @@
-"""The page (Gradio Blocks): the chat beside the reader; filters, uploads and feeds in the
-sidebar."""
+"""The page (Gradio Blocks): the chat and the stories (two tabs) beside the reader; filters,
+uploads and feeds in the sidebar."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import gradio as gr
 
 from assistant.chain import Assistant
 from assistant.config import Settings
-from assistant.ui import reader, render
+from assistant.ui import reader, render, timeline
 from assistant.ui.handlers import ChatApp
 from assistant.ui.login import Login, app_kwargs
 from assistant.ui.theme import static, theme
@@ -18,6 +18,7 @@ from assistant.ui.worker import InThread, Worker
 
 ANSWERS_AT_ONCE = 4  # answers written at the same time; more wait in Gradio's queue
 LOOKS_AT_ONCE = 4  # status refreshes served at the same time
+STORIES_AT_ONCE = 4  # lists, stories and their sentences read at the same time
 TICK = 30.0  # seconds between a page's looks at the status line and the feed list
 
 
@@ -68,31 +69,50 @@ def _feeds() -> tuple[Any, ...]:
     return address, follow, update, result, listing
 
 
-def _chat_and_reader() -> tuple[Any, ...]:
-    """The conversation beside the reader: (transcript, examples, question, ask, reader)."""
+def _main() -> tuple[tuple[Any, ...], tuple[Any, ...], Any]:
+    """The conversation and the stories, in tabs beside the reader: ((transcript, examples,
+    question, ask), (tab, lists, story), reader)."""
     with gr.Row(elem_id="na-main", equal_height=False):
-        with gr.Column(scale=6, min_width=420, elem_id="na-chat-col"):
-            transcript = gr.HTML(
-                render.transcript([]), elem_id="na-transcript", js_on_load=static("transcript.js")
-            )
-            examples = gr.HTML(elem_id="na-examples", js_on_load=static("examples.js"))
-            with gr.Row(elem_id="na-composer"):
-                question = gr.Textbox(
-                    show_label=False,
-                    placeholder="Ask a question about the news…",
-                    lines=1,
-                    max_lines=5,
-                    scale=8,
-                    autofocus=True,
-                    container=False,
-                    elem_id="na-question",
+        with gr.Column(scale=6, min_width=420, elem_id="na-chat-col"), gr.Tabs(elem_id="na-tabs"):
+            with gr.Tab("Chat", id="chat", elem_id="na-chat-tab"):
+                chat = _chat()
+            with gr.Tab("Stories", id="stories", elem_id="na-stories-tab") as tab:
+                lists = gr.HTML(
+                    timeline.notice("Reading the stories…"),
+                    elem_id="na-stories",
+                    js_on_load=static("stories.js"),
                 )
-                ask = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="na-ask")
+                story = gr.HTML(
+                    timeline.notice("Open a story to read its timeline."),
+                    elem_id="na-story",
+                    js_on_load=static("story.js"),
+                )
         with gr.Column(scale=5, min_width=360, elem_id="na-reader-col"):
             panel = gr.HTML(
                 reader.placeholder(), elem_id="na-reader", js_on_load=static("reader.js")
             )
-    return transcript, examples, question, ask, panel
+    return chat, (tab, lists, story), panel
+
+
+def _chat() -> tuple[Any, ...]:
+    """The conversation and the question box: (transcript, examples, question, ask)."""
+    transcript = gr.HTML(
+        render.transcript([]), elem_id="na-transcript", js_on_load=static("transcript.js")
+    )
+    examples = gr.HTML(elem_id="na-examples", js_on_load=static("examples.js"))
+    with gr.Row(elem_id="na-composer"):
+        question = gr.Textbox(
+            show_label=False,
+            placeholder="Ask a question about the news…",
+            lines=1,
+            max_lines=5,
+            scale=8,
+            autofocus=True,
+            container=False,
+            elem_id="na-question",
+        )
+        ask = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="na-ask")
+    return transcript, examples, question, ask
 
 
 def _header(app: ChatApp) -> tuple[Any, Any]:
@@ -159,6 +179,23 @@ def _feed_events(
     listing.click(app.unfollow, None, refreshed, api_visibility="private", **job)
 
 
+def _story_events(app: ChatApp, stories: tuple[Any, ...], panel: Any) -> None:
+    """The Stories tab reads the lists when it is shown; a story opens below them, its
+    sentences in the reader; Follow follows the open story."""
+    tab, lists, story = stories
+    opened = gr.State(None)  # this session's open story and its timeline
+    quiet: dict[str, Any] = {
+        "api_visibility": "private",
+        "show_progress": "hidden",
+        "concurrency_id": "stories",
+        "concurrency_limit": STORIES_AT_ONCE,
+    }
+    tab.select(app.stories.lists, None, lists, **quiet)
+    lists.click(app.stories.open, None, [story, opened], **quiet)
+    story.click(app.stories.open_point, [opened], panel, **quiet)
+    story.follow(app.stories.follow, [opened], story, **quiet)
+
+
 def build_app(
     settings: Settings,
     assistant: Assistant | None = None,
@@ -179,8 +216,9 @@ def build_app(
         conversation = gr.State([])  # this session's exchanges, each with its Answer
         status, new = _header(app)
         (since, until, sources, files, add, added), feeds = _sidebar()
-        transcript, examples, question, ask, panel = _chat_and_reader()
+        (transcript, examples, question, ask), stories, panel = _main()
         _ask_events(app, conversation, [since, until, sources], transcript, examples, question, ask)
+        _story_events(app, stories, panel)
         transcript.click(
             app.open_citation,
             [conversation],
