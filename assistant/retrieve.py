@@ -29,7 +29,6 @@ TOP_FOR_COVERAGE = 5  # the sentences whose fit to the question decides coverage
 # subject (chosen on the tune half of bench/what_happened.jsonl).
 OPEN_WINDOW = 1.5
 OPEN_LEDE = 0.3
-OPEN_STORY = True  # an open question's story's newest articles join its chunks
 NEW_CHUNKS = 80  # chunks searched for what is new since a moment, before the older are dropped
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 
@@ -76,8 +75,6 @@ def retrieve(
     else:  # the news of the subject: its recent articles and what they say first
         found = searcher.chunks(query, filters, as_of, k=k, w_window=OPEN_WINDOW)
         chunks = searcher.with_ledes(found)
-        if OPEN_STORY:
-            chunks = searcher.with_story(chunks, filters)
     if question.new_since is not None:
         chunks = [c for c in chunks if c.seen > question.new_since.timestamp()][:CHUNKS]
     sentences = tuple(

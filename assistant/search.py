@@ -13,7 +13,6 @@ from langchain_core.embeddings import Embeddings
 from index.filters import Filters, day_number, where
 from index.lexical import WORD, Lexical, open_lexical
 from index.store import Index, StoredChunk
-from index.stories import article_stories
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 # Chunks whose sentences are ranked for a question: 30 since a fifth of sentences (headings,
@@ -29,7 +28,6 @@ POOL = 40  # depth of each ranking that is fused
 WINDOW_DAYS = 14
 W_WINDOW = 0.5
 WINDOW_POOL = 400
-STORY_LEDES = 5  # an open question's story: its newest articles' first chunks added
 # Share of words two chunks of different articles share when one is a reprint. The build indexes
 # a near-copy of a story once (index/copies.py): this catches the copies it keeps apart (a
 # localised version, an update with a new lede, one of an index built before it).
@@ -81,8 +79,6 @@ class Searcher:
         # Who carried which story (Index.outlets) is read now, as the index opens (in the
         # background: assistant/chain.py), not at the first question (~0.25 s a process).
         index.carrying()
-        # Each article's story and date (index/stories.py): an open question's story.
-        self.story_of = article_stories(index)
 
     def close(self) -> None:
         """Release the index."""
@@ -137,39 +133,6 @@ class Searcher:
                 also=self.index.outlets(lede.article_id),
             )
             for lede in ledes.values()
-        ]
-        return sorted([*chunks, *added], key=lambda c: c.score, reverse=True)
-
-    def with_story(
-        self, chunks: list[RankedChunk], filters: Filters, n: int = STORY_LEDES
-    ) -> list[RankedChunk]:
-        """`chunks` and the first chunk of the `n` newest articles (of the filters' days) of
-        their story: the one whose chunks score most in all. An open question's answer comes
-        from its story, newest first, whether or not the words of its newest articles matched."""
-        totals: dict[str, float] = {}
-        for chunk in chunks:
-            if found := self.story_of.get(chunk.article_id):
-                totals[found[0]] = totals.get(found[0], 0.0) + chunk.score
-        if not totals:
-            return chunks
-        story = max(totals, key=totals.__getitem__)
-        first = filters.since.isoformat() if filters.since else ""
-        last = filters.until.isoformat() if filters.until else "9999"
-        members = sorted(
-            (published, a)
-            for a, (s, published) in self.story_of.items()
-            if s == story and first <= published <= last
-        )
-        have = {c.article_id for c in chunks}
-        wanted = [f"{a}:0" for _, a in reversed(members) if a not in have][:n]
-        if not wanted:
-            return chunks
-        best = max(c.score for c in chunks if self.story_of.get(c.article_id, ("",))[0] == story)
-        carried = self.index.carried_by(filters.sources) if filters.sources else frozenset()
-        added = [
-            RankedChunk(**vars(lede), score=best, also=self.index.outlets(lede.article_id))
-            for lede in self.index.chunks_by_id(wanted).values()
-            if not filters.sources or lede.source in filters.sources or lede.article_id in carried
         ]
         return sorted([*chunks, *added], key=lambda c: c.score, reverse=True)
 

@@ -248,25 +248,6 @@ def test_each_point_of_a_brief_says_which_independent_outlets_reported_it(
     assert "reported by 2 independent outlets: Riverton Times, Valley Post" in out, out
 
 
-def test_an_open_question_takes_its_story_s_newest_articles(flood: tuple[Path, Path]) -> None:
-    from assistant.api import get_assistant
-    from assistant.config import Settings
-    from index.filters import Filters
-
-    src, index_dir = flood
-    one, two, three = (article_id(src / n) for n in ("flood-1.md", "flood-2.md", "flood-3.md"))
-    with get_assistant(Settings.from_env(index_dir=index_dir)).searcher() as searcher:
-        found = [
-            c for c in searcher.chunks("Riverton flood", Filters(), None) if c.article_id == one
-        ]
-        added = {c.id for c in searcher.with_story(found[:1], Filters())} - {found[0].id}
-        assert added == {f"{three}:0", f"{two}:0"}  # newest first; not the library's
-        only = searcher.with_story(found[:1], Filters(until=date(2024, 5, 2)))
-        assert {c.article_id for c in only} == {one, two}  # the days asked
-        valley = searcher.with_story(found[:1], Filters(sources=frozenset({"Valley Post"})))
-        assert {c.article_id for c in valley} == {one, two}  # the sources asked
-
-
 def test_more_records_than_chroma_takes_at_once_are_all_kept(tmp_path: Path) -> None:
     from index.places import Folder
 
