@@ -163,6 +163,17 @@ def test_stories_live_on_the_server_and_equal_the_local_ones(
     assert len(remote[0].articles) == 3 and len(remote) == 2
 
 
+def test_followed_topics_live_on_the_server(server: ChromaServer, tmp_path: Path) -> None:
+    from assistant import follows
+
+    assert cli("follow", "Avdiivka", "--chroma-url", server.url).returncode == 0
+    # Another machine's install (its own index folder) sees the topic on the server.
+    other = settings(chroma_url=server.url, index_dir=tmp_path / "elsewhere").place()
+    assert [t.topic for t in follows.read(other)] == ["Avdiivka"]
+    assert follows.unfollow(other, "avdiivka")
+    assert follows.read(settings(chroma_url=server.url).place()) == []
+
+
 @pytest.mark.slow
 def test_two_app_processes_share_the_server_and_follow_a_new_build(
     server: ChromaServer, tmp_path: Path
