@@ -27,7 +27,7 @@ from index.manifest import Manifest, Part
 from index.places import Folder, Place
 from index.plan import Plan, plan, under
 from index.report import BuildReport
-from index.segments import Entry, Segment, new_segment_id
+from index.segments import Entry, Segment, new_segment_id, pages
 from index.sentences import split_sentences
 from index.statements import quotable
 from index.store import Index, open_index
@@ -193,11 +193,8 @@ def _copy(
     dropped: frozenset[str],
 ) -> None:
     """Copy the records of articles not `dropped` from one collection to another."""
-    offset = 0
-    while True:
-        got = source.get(
-            include=["embeddings", "documents", "metadatas"], limit=COPY_PAGE, offset=offset
-        )
+    include = ["embeddings", "documents", "metadatas"]
+    for got in pages(source, include, size=COPY_PAGE):
         rows = [
             (i, e, d, m)
             for i, e, d, m in zip(
@@ -213,9 +210,6 @@ def _copy(
                 documents=list(documents) if any(d is not None for d in documents) else None,
                 metadatas=list(metadatas),
             )
-        if len(got["ids"]) < COPY_PAGE:
-            return
-        offset += COPY_PAGE
 
 
 def _copies(

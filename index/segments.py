@@ -125,19 +125,27 @@ class Segment:
         """(id, document or "", metadata) of every record of `collection` (that matches
         `where`), a page at a time."""
         include = ["documents", "metadatas"] if documents else ["metadatas"]
-        offset = 0
-        while True:
-            got = collection.get(include=include, where=where, limit=PAGE, offset=offset)
+        for got in pages(collection, include, where):
             docs = got["documents"] if documents else [""] * len(got["ids"])
             yield from zip(got["ids"], docs, got["metadatas"], strict=True)
-            if len(got["ids"]) < PAGE:
-                return
-            offset += PAGE
 
     def close(self) -> None:
         """Release this segment's client (local: its files and its reader's lock)."""
         if self._on_close is not None:
             self._on_close()
+
+
+def pages(
+    collection: Any, include: list[str], where: dict[str, Any] | None = None, size: int = PAGE
+) -> Iterator[dict[str, Any]]:
+    """`collection.get` of every record (that matches `where`), `size` records a call."""
+    offset = 0
+    while True:
+        got = collection.get(include=include, where=where, limit=size, offset=offset)
+        yield got
+        if len(got["ids"]) < size:
+            return
+        offset += size
 
 
 def _article_metadata(

@@ -38,7 +38,7 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 from index.article import Article
 from index.copies import outlet
 from index.filters import day_number, published_number
-from index.segments import PAGE
+from index.segments import PAGE, pages
 from index.statements import quotable
 
 if TYPE_CHECKING:
@@ -226,16 +226,11 @@ def records(
     """(article id, metadata, vector or None) of the live stories records matching `where`."""
     include = ["metadatas", "embeddings"] if vectors else ["metadatas"]
     for segment, dropped in zip(index.segments, index.dropped, strict=True):
-        offset = 0
-        while True:
-            got = segment.stories.get(where=where, include=include, limit=PAGE, offset=offset)
+        for got in pages(segment.stories, include, where):
             found = got["embeddings"] if vectors else [None] * len(got["ids"])
             for article_id, meta, vector in zip(got["ids"], got["metadatas"], found, strict=True):
                 if article_id not in dropped:
                     yield article_id, meta, None if vector is None else np.asarray(vector)
-            if len(got["ids"]) < PAGE:
-                break
-            offset += PAGE
 
 
 def merged_into(index: Index) -> dict[str, str]:
