@@ -21,7 +21,6 @@ import numpy as np
 
 from assistant.rank import LEDE, LEDE_MATCH, RankedSentence
 from assistant.search import near_duplicate
-from index.copies import outlet
 
 ABOUT = 0.5  # share of the best chunk's fused score that an article about the subject reaches
 # A lede fits the subject when it names it (rank.LEDE_MATCH of its IDF weight, as for the lede's
@@ -60,15 +59,15 @@ def brief(
             continue
         chosen.append(s)
         size += len(s.text)
-    rest = sorted(chosen[1:], key=lambda s: (_day(s), -s.number), reverse=True)
+    rest = sorted(chosen[1:], key=lambda s: (published_day(s), -s.number), reverse=True)
     return [lead, *rest]
 
 
 def _lead(candidates: Sequence[RankedSentence], about: Sequence[RankedSentence]) -> RankedSentence:
     """Of the candidates of the newest day, the one that fits the subject and that the other
     articles about it agree with most."""
-    newest = max(_day(s) for s in candidates)
-    recent = [s for s in candidates if _day(s) == newest]
+    newest = max(published_day(s) for s in candidates)
+    recent = [s for s in candidates if published_day(s) == newest]
     agreement = _agreement(recent, about)
     scores = [s.similarity + W_AGREE * a for s, a in zip(recent, agreement, strict=True)]
     return recent[int(np.argmax(scores))]
@@ -94,7 +93,8 @@ def _same(a: RankedSentence, b: RankedSentence) -> bool:
     return float(a.vector @ b.vector) >= SAME_MEANING or near_duplicate(a.text, b.text, SAME_WORDS)
 
 
-def _day(s: RankedSentence) -> date:
+def published_day(s: RankedSentence) -> date:
+    """The day a sentence's article was published (date.min when undated)."""
     try:
         return date.fromisoformat(s.chunk.published)
     except ValueError:
@@ -109,17 +109,13 @@ def reported_by(s: RankedSentence, pool: Sequence[RankedSentence]) -> tuple[str,
     development of it 0.71: the days tell that one apart). The articles found are each an outlet's
     own (a copy has no chunks: index/copies.py), so these are independent outlets; the copies'
     carriers are `Citation.also`."""
-    found = {_outlet(s)}
-    day = _day(s)
+    found = {s.chunk.outlet}
+    day = published_day(s)
     for t in pool:
         if (
             t.chunk.article_id != s.chunk.article_id
-            and abs((_day(t) - day).days) <= REPORTED_DAYS
+            and abs((published_day(t) - day).days) <= REPORTED_DAYS
             and float(t.vector @ s.vector) >= REPORTED
         ):
-            found.add(_outlet(t))
+            found.add(t.chunk.outlet)
     return tuple(sorted(found - {""}, key=str.casefold))
-
-
-def _outlet(s: RankedSentence) -> str:
-    return outlet(s.chunk.source, s.chunk.url)

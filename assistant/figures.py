@@ -26,12 +26,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from assistant.brief import published_day
 from assistant.rank import RankedSentence
-from index.copies import outlet
 
 CONTEXT = 0.6  # cosine from which two sentences speak of the same thing
 CONTEXT_WORDS = 4  # words before a figure and after it that say what it counts ...
@@ -47,19 +46,15 @@ _BETWEEN = frozenset(
 _TIMES = """percent years year months month weeks week days day hours hour minutes minute a.m
 p.m am pm and or to in on at by for from with times st nd rd th"""
 _NOT_UNITS = frozenset(_TIMES.split())
+# A number: digits (thousands separated, or decimals) or a number word.
+_DIGITS = r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|" + "|".join(sorted(_WORDS, key=len, reverse=True))
 _FIGURE = re.compile(
-    r"(?<![\w.,$])(?P<dollar>\$)?(?P<number>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|"
-    + "|".join(sorted(_WORDS, key=len, reverse=True))
-    + r")(?P<percent>%)?(?:\s+(?P<scale>thousand|million|billion|trillion))?"
+    rf"(?<![\w.,$])(?P<dollar>\$)?(?P<number>{_DIGITS})(?P<percent>%)?"
+    r"(?:\s+(?P<scale>thousand|million|billion|trillion))?"
     r"(?P<rest>(?:\s+[A-Za-z][\w'-]*){0,3})",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(
-    r"\b(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|"
-    + "|".join(sorted(_WORDS, key=len, reverse=True))
-    + r")\b",
-    re.IGNORECASE,
-)
+_NUMBER = re.compile(rf"\b(?:{_DIGITS})\b", re.IGNORECASE)
 _CONTEXT_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 _BOUND = re.compile(
@@ -86,8 +81,7 @@ def figures(sentence: str) -> list[Figure]:
     found = []
     for m in _FIGURE.finditer(sentence):
         number = m["number"].lower()
-        value = float(_WORDS[number]) if number in _WORDS else float(number.replace(",", ""))
-        value *= _SCALES.get((m["scale"] or "").lower(), 1.0)
+        value = _value(number) * _SCALES.get((m["scale"] or "").lower(), 1.0)
         unit = "dollar" if m["dollar"] else "percent" if m["percent"] else _unit(m["rest"])
         if not unit or (number.isdigit() and 1900 <= value <= 2100 and not m["dollar"]):
             continue  # no unit, or a year
@@ -144,26 +138,29 @@ def disagreements(
 ) -> list[Disagreement]:
     """For each chosen sentence's figure, the other outlets' figure of that unit, of the same
     days, that counts the most alike (the most context words shared, then the closest
-    sentence): a disagreement when its value differs, its sentence is as close as CONTEXT and
-    they share a context word. An outlet that gives the same figure is the best match then, and
-    agrees. One disagreement per unit."""
+    sentence): a disagreement when they share SHARED context words and name no one else, its
+    sentence is as close as CONTEXT, and its value differs and is not also given by its
+    sentence. An outlet that gives the same figure is the best match then, and agrees. One
+    disagreement per unit."""
     out: list[Disagreement] = []
     seen: set[str] = set()
+    given = [(t, [g for g in figures(t.text) if not g.bound]) for t in pool]
     for s in chosen:
-        mine = outlet(s.chunk.source, s.chunk.url).casefold()
+        mine = s.chunk.outlet.casefold()
         for f in figures(s.text):
             if f.bound or f.unit in seen:
                 continue
             best: tuple[int, float, Figure, RankedSentence] | None = None
-            for t in pool:
+            for t, theirs in given:
                 if (
-                    outlet(t.chunk.source, t.chunk.url).casefold() == mine
-                    or abs((_day(t) - _day(s)).days) > DAYS
+                    not theirs
+                    or t.chunk.outlet.casefold() == mine
+                    or abs((published_day(t) - published_day(s)).days) > DAYS
                 ):
                     continue
                 close = float(t.vector @ s.vector)
-                for g in figures(t.text):
-                    if g.unit == f.unit and not g.bound:
+                for g in theirs:
+                    if g.unit == f.unit:
                         candidate = (len(f.context & g.context), close, g, t)
                         if best is None or candidate[:2] > best[:2]:
                             best = candidate
@@ -182,15 +179,11 @@ def disagreements(
 
 def _numbers(text: str) -> set[float]:
     """Every number a sentence gives, with or without a unit."""
-    found = set()
-    for m in _NUMBER.finditer(text):
-        word = m.group().lower()
-        found.add(float(_WORDS[word]) if word in _WORDS else float(word.replace(",", "")))
-    return found | {f.value for f in figures(text)}
+    return {_value(m.group().lower()) for m in _NUMBER.finditer(text)} | {
+        f.value for f in figures(text)
+    }
 
 
-def _day(s: RankedSentence) -> date:
-    try:
-        return date.fromisoformat(s.chunk.published)
-    except ValueError:
-        return date.min
+def _value(number: str) -> float:
+    """A number as `_DIGITS` matched it (lower case): "twelve" 12.0, "1,200" 1200.0."""
+    return float(_WORDS[number]) if number in _WORDS else float(number.replace(",", ""))

@@ -25,7 +25,6 @@ from assistant.llm import LLMCallFailed
 from assistant.rank import RankedSentence
 from assistant.result import NOT_COVERED, Answer, Revision
 from assistant.retrieve import Retrieval, reading_order
-from index.copies import outlet
 
 EXTRACT_CHARS = 800  # cited text in a quoted answer: a short read
 BRIEF_CHARS = 800  # a brief with its dates and markers: what is read at a glance
@@ -108,7 +107,7 @@ def _differ(
             if key not in cited:
                 cited[key] = citation(len(cited) + 1, s, reported_by(s, pool))
                 cites = (*cites, cited[key])
-            name = outlet(s.chunk.source, s.chunk.url) or "an outlet"
+            name = s.chunk.outlet or "an outlet"
             sides.append(f"{neutralise(figure.text)} ({name}) [{cited[key].n}]")
         lines.append("Outlets differ: " + "; ".join(sides) + ".")
     return "\n".join([text, *lines]), cites

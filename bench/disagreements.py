@@ -40,16 +40,18 @@ from index.store import open_index
 HERE = Path(__file__).resolve().parent
 
 
-def sentences_with_figures(index: Any, article_id: str) -> list[Any]:
-    """The article's sentences that give a figure, as the brief's sentences look to figures.py."""
+def sentences_with_figures(index: Any, article_id: str, own_outlet: bool) -> list[Any]:
+    """The article's sentences that give a figure, as the brief's sentences look to figures.py
+    (`own_outlet`: the article is an outlet of its own, so one publisher's pairs count)."""
     found = index.article(article_id)
     if found is None:
         return []
     article, spans = found
+    name = outlet(article.source, article.url)
     chunk = SimpleNamespace(
         article_id=article.id,
-        source=article.source,
-        url=article.url,
+        outlet=article.id if own_outlet else name,
+        name=name,
         published=article.published,
     )
     out = []
@@ -77,16 +79,12 @@ def main() -> None:
     looked = [ids for ids in groups.values() if len(ids) > 1]
     flagged = []
     for ids in looked:
-        pool = [s for a in ids for s in sentences_with_figures(index, a)]
+        pool = [s for a in ids for s in sentences_with_figures(index, a, args.any_outlet)]
         if len(pool) < 2:
             continue
         vectors = np.array(embedder.embed_documents([s.text for s in pool]))
         for s, v in zip(pool, vectors, strict=True):
             s.vector = v
-            s.name = outlet(s.chunk.source, s.chunk.url)
-        for s in pool:
-            if args.any_outlet:  # each article its own outlet: one publisher's pairs count
-                s.chunk.source = s.chunk.article_id
         for s in pool:
             others = [t for t in pool if t.chunk.article_id != s.chunk.article_id]
             for found in figures.disagreements([s], others):
@@ -112,7 +110,7 @@ def main() -> None:
         print(f"\n{json.dumps(dict(zip(('a', 'a_start', 'b', 'b_start'), key, strict=True)))}")
         print(f"  label: {'real' if label else 'false' if label is False else '(none)'}; {unit}")
         for figure, s in ((f, a), (g, b)):
-            print(f"  {figure.text!r} {s.chunk.published} {s.name}: {s.text}")
+            print(f"  {figure.text!r} {s.chunk.published} {s.chunk.name}: {s.text}")
     if real + false:
         print(
             f"\nlabelled {real + false} of the {len(sample)} sampled: {real} real disagreements "

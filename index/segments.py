@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from index.chunk import Chunk
-from index.copies import KEY
+from index.copies import KEY, outlet
 from index.filters import published_number
 from index.load import Article
 from index.sentences import Sentence
@@ -208,6 +208,11 @@ class StoredChunk:
             quotable=flags,
             seen=int(meta.get("seen_ts") or 0),
         )
+
+    @property
+    def outlet(self) -> str:
+        """Its article's publisher (index/copies.py: the source, else the registered domain)."""
+        return outlet(self.source, self.url)
 
     def sentences(self) -> list[tuple[int, int, int, str]]:
         """(number, start, end, text) of each of its sentences that may be quoted."""
