@@ -37,7 +37,7 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from index.article import Article
 from index.copies import outlet
-from index.filters import day_number, published_number
+from index.filters import Filters, published_number, where
 from index.segments import PAGE, pages
 from index.statements import quotable
 
@@ -221,12 +221,13 @@ def day_of(published: str) -> date | None:
 
 
 def records(
-    index: Index, where: dict[str, Any] | None = None, vectors: bool = False
+    index: Index, matching: dict[str, Any] | None = None, vectors: bool = False
 ) -> Iterator[tuple[str, dict[str, Any], np.ndarray | None]]:
-    """(article id, metadata, vector or None) of the live stories records matching `where`."""
+    """(article id, metadata, vector or None) of the live stories records `matching` (a Chroma
+    `where`)."""
     include = ["metadatas", "embeddings"] if vectors else ["metadatas"]
     for segment, dropped in zip(index.segments, index.dropped, strict=True):
-        for got in pages(segment.stories, include, where):
+        for got in pages(segment.stories, include, matching):
             found = got["embeddings"] if vectors else [None] * len(got["ids"])
             for article_id, meta, vector in zip(got["ids"], got["metadatas"], found, strict=True):
                 if article_id not in dropped:
@@ -259,14 +260,8 @@ def known_around(index: Index, days: Iterable[date]) -> list[tuple[Member, str]]
     if span is None:
         return []
     into = merged_into(index)
-    where = {
-        "$and": [
-            {"published_ts": {"$gte": day_number(span[0])}},
-            {"published_ts": {"$lte": day_number(span[1])}},
-        ]
-    }
     known = []
-    for article_id, meta, vector in records(index, where, vectors=True):
+    for article_id, meta, vector in records(index, where(Filters(*span)), vectors=True):
         assert vector is not None
         member = Member(
             article_id,
@@ -340,15 +335,10 @@ def period(index: Index, since: date | None = None, until: date | None = None) -
     """The stories with an article published in the period (all when open), ranked by
     independent outlets, then articles, then the newest."""
     into = merged_into(index)
-    clauses: list[dict[str, Any]] = []
-    if since:
-        clauses.append({"published_ts": {"$gte": day_number(since)}})
-    if until:
-        clauses += [{"published_ts": {"$lte": day_number(until)}}, {"published_ts": {"$gt": 0}}]
-    if not clauses:
+    dated = where(Filters(since, until))
+    if dated is None:
         return _ranked(_stories(index, list(records(index, vectors=True)), into))
-    where = clauses[0] if len(clauses) == 1 else {"$and": clauses}
-    wanted = {into.get(str(m["story"]), str(m["story"])) for _, m, _ in records(index, where)}
+    wanted = {into.get(str(m["story"]), str(m["story"])) for _, m, _ in records(index, dated)}
     return _ranked(_stories(index, _members(index, wanted, into), into))
 
 
