@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from assistant.question import Question, QuestionError, date_option
+from assistant.question import Question, date_range
 from assistant.result import Answer
 from index.errors import IndexProblem
 
@@ -78,13 +78,9 @@ def answer(
         as_of=as_of,
         new_since=new_since,
     )
-    settings = settings or Settings.from_env()
-    settings = replace(
-        settings,
-        index_dir=Path(index_dir).expanduser() if index_dir else settings.index_dir,
-        llm=settings.llm if llm is None else llm,
-        chroma_url=settings.chroma_url if chroma_url is None else chroma_url,
-    )
+    settings = _settings(settings, index_dir, chroma_url)
+    if llm is not None:
+        settings = replace(settings, llm=llm)
     return get_assistant(settings).chain.invoke(asked)
 
 
@@ -102,9 +98,7 @@ def stories(
     `top` (all when None)."""
     from index.stories import period
 
-    start, end = date_option(since, "since"), date_option(until, "until")
-    if start and end and start > end:
-        raise QuestionError(f"since ({start}) is after until ({end})")
+    start, end = date_range(since, until)
     with _index(settings, index_dir, chroma_url) as index:
         found = period(index, start, end)
     return found if top is None else found[: max(top, 0)]

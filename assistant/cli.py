@@ -329,7 +329,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         settings=settings,
     )
     if args.json:  # the text as stored, offsets intact: controls escaped, not removed
-        print(_C1_AND_DEL.sub(lambda m: f"\\u{ord(m[0]):04x}", result.to_json(indent=2)))
+        _print_json(result.to_dict())
         return 0
     print(shown(result.text))
     if result.citations:

@@ -49,11 +49,21 @@ def follow(where: Place, topic: str, now: datetime | None = None) -> Followed:
         raise QuestionError(f'a topic is 1 to {MAX_TOPIC_CHARS} characters, e.g. "Avdiivka"')
     with where.building(lambda message: None, DOCUMENT):
         topics = read(where)
-        if known := next((t for t in topics if t.topic.casefold() == topic.casefold()), None):
+        if known := _find(topics, topic):
             return known
         added = Followed(topic, _iso(now))
         _write(where, [*topics, added])
         return added
+
+
+def following(where: Place, topic: str) -> bool:
+    """Whether `topic` is followed at `where` (as `follow` finds it: white space and case aside)."""
+    return _find(read(where), topic) is not None
+
+
+def _find(topics: list[Followed], topic: str) -> Followed | None:
+    key = " ".join(topic.split()).casefold()
+    return next((t for t in topics if t.topic.casefold() == key), None)
 
 
 def unfollow(where: Place, topic: str) -> bool:

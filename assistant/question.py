@@ -55,9 +55,7 @@ class Question:
         new_since: object = None,
     ) -> Question:
         """A checked Question; QuestionError says what is wrong with the input."""
-        start, end = date_option(since, "since"), date_option(until, "until")
-        if start and end and start > end:
-            raise QuestionError(f"since ({start}) is after until ({end})")
+        start, end = date_range(since, until)
         return cls(
             clean_text(text),
             as_turns(history),
@@ -157,6 +155,15 @@ def moment(value: object, name: str) -> datetime | None:
     if not isinstance(value, datetime):
         raise QuestionError(f"{name}: {value!r} is not a moment like 2024-02-01T09:30")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def date_range(since: object, until: object) -> tuple[date | None, date | None]:
+    """`since` and `until` as dates (None: open); QuestionError when one is not a date or
+    `since` comes after `until`."""
+    start, end = date_option(since, "since"), date_option(until, "until")
+    if start and end and start > end:
+        raise QuestionError(f"since ({start}) is after until ({end})")
+    return start, end
 
 
 def date_option(value: object, name: str) -> date | None:

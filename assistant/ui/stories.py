@@ -126,7 +126,6 @@ class Stories:
 
     def _followed(self, topic: str) -> bool:
         try:
-            topics = follows.read(self.assistant.place)
+            return follows.following(self.assistant.place, topic)
         except NewsAssistantError:
             return False
-        return any(t.topic.casefold() == " ".join(topic.split()).casefold() for t in topics)
