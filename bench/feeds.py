@@ -58,6 +58,7 @@ import index.update as updating
 from assistant.config import Settings
 from bench.scale import DATA
 from index import feedlist
+from index.article import visible
 from index.build import rebuild
 from index.copies import copies as is_copy
 from index.feeds import MAX_ENTRIES, canonical, publisher
@@ -731,7 +732,7 @@ def fidelity(served: Served, feeds_dir: Path) -> None:
         original = served.original.get(canonical(record["url"]))
         if original is None:
             continue
-        text = "\n\n".join(paragraphs(str(original["text"])))
+        text = "\n\n".join(paragraphs(visible(str(original["text"]))))  # as a file's is read
         ratios.append(len(record["text"]) / max(len(text), 1))
         same += record["text"] == text
         if i % 20 == 0:

@@ -98,13 +98,14 @@ def make_article(
     path: Path, text: str, meta: Mapping[str, object], fallback_title: str, id_basis: str
 ) -> Article | Skipped:
     """An article from its text and metadata; its id is hashed from `id_basis` if it has none."""
-    if not text.strip():
-        return Skipped(str(path), "article has no text")
     fields = {name: meta.get(name) for name in ("id", "title", "url", "source")}
     if problem := not_unicode({**fields, "text": text}):
         return Skipped(str(path), problem)
+    text = visible(text)
+    if not text.strip():
+        return Skipped(str(path), "article has no text")
     url = str(meta.get("url") or "").strip()
-    title = " ".join(str(meta.get("title") or "").split()) or fallback_title
+    title = " ".join(visible(str(meta.get("title") or "")).split()) or fallback_title
     article_id = str(meta.get("id") or "").strip() or short_hash(url or id_basis)
     published, notes = _published(meta)
     return Article(
@@ -117,6 +118,15 @@ def make_article(
         path=str(path),
         notes=notes,
     )
+
+
+def visible(text: str) -> str:
+    """`text` without the characters that neither show nor space (soft hyphens, zero-width
+    spaces and joiners, control characters), as trafilatura reads a page: a word a soft hyphen
+    splits is one word to search, and an article gives the same text from a file as from its
+    page (the same hash: indexed once)."""
+    hidden = [c for c in set(text) if not (c.isprintable() or c.isspace())]
+    return text.translate(dict.fromkeys(map(ord, hidden))) if hidden else text
 
 
 def _published(meta: Mapping[str, object]) -> tuple[str, tuple[str, ...]]:

@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from index import jsonl as jsonl_module
+from index.feeds import read_page
 from index.load import Article, Skipped, load, load_file
 from tests.shared import REPO, SAMPLE_ARTICLE
 
@@ -521,3 +523,42 @@ def test_a_symlink_loop_is_reported_as_a_loop_not_a_missing_target(tmp_path: Pat
     assert only_skip(src / "self.txt") == (
         f"{src}/self.txt: symbolic link loop (it points to self.txt, which leads back)"
     )
+
+
+def test_hidden_characters_are_dropped_so_a_file_and_its_page_give_one_text(
+    tmp_path: Path,
+) -> None:
+    """Soft hyphens, zero-width spaces and joiners, and control characters do not show; left in,
+    they split words ("decades\\xadlong" searched as two words) and make an article's text from
+    a JSONL file differ from the same article's web page (read by trafilatura, which drops
+    them), so it would be indexed twice. The title is cleaned as the text is."""
+    paragraphs = [
+        "A state judge rejected a decades\u00adlong bid to tap the aquifer on Monday.",
+        "\u200bLarge hail is possible, the weather service said.\u2060",
+        "Officials said the ruling can be appealed\u0081 within 30 days.",
+        "The water district had sought permits to pump from the valley since the early 1990s.",
+        "Ranchers and two tribes opposed the plan, saying wells and springs would dry up.",
+    ]
+    record = {
+        "id": "aquifer",
+        "title": "Judge\u200b rejects aquifer bid",
+        "url": "https://news.example.org/aquifer",
+        "published": "2024-03-14",
+        "text": "\n\n".join(paragraphs),
+    }
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    head = PAGE.split("<article>")[0].replace("Harbour bridge reopens after repairs", "{title}")
+    page = head.format(title="Judge rejects aquifer bid") + (
+        f"<article><h1>{record['title']}</h1>{body}</article>"
+    )
+    (article,) = read(write(tmp_path / "a.jsonl", jsonl(record)))[0]
+    assert article.text == (
+        "A state judge rejected a decadeslong bid to tap the aquifer on Monday.\n\n"
+        "Large hail is possible, the weather service said.\n\n"
+        "Officials said the ruling can be appealed within 30 days.\n\n"
+        + "\n\n".join(paragraphs[3:])
+    )
+    assert article.title == "Judge rejects aquifer bid"
+    from_page = read_page(page.encode(), record["url"], today=date(2024, 3, 15))
+    assert from_page is not None
+    assert from_page.text == article.text
