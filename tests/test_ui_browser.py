@@ -473,16 +473,20 @@ def test_stories_open_as_a_timeline_whose_sentences_open_in_the_reader_and_can_b
         follow = story.locator("button.na-story-follow")
         assert follow.inner_text() == "Follow"
         follow.click()
-        page.wait_for_selector("#na-story .na-story-follow:disabled:text-is('Following')")
+        page.wait_for_selector("#na-story .na-story-follow:text-is('Unfollow')")
         note = page.locator("#na-story .na-story-note").inner_text()
         assert note == f"Following “{FLOOD}”: `assistant followed` lists what is new on it."
         assert [t.topic for t in follows.read(Folder(index_dir))] == [FLOOD]
         page.click("#na-chat-tab-button")  # the chat is as it was
         page.wait_for_selector("#na-transcript .na-empty")
         page.click("#na-stories-tab-button")
-        page.wait_for_selector("#na-story .na-story-follow:disabled")  # still open, followed
+        page.wait_for_selector("#na-story .na-story-follow:text-is('Unfollow')")  # still open
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "stories.png"))
+        story.locator("button.na-story-follow").click()  # Unfollow
+        page.wait_for_selector("#na-story .na-story-follow:text-is('Follow')")
+        assert f"No longer following “{FLOOD}”." in story.inner_text()
+        assert follows.read(Folder(index_dir)) == []
         assert tab.dialogs == []
 
 

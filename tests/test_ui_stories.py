@@ -92,7 +92,7 @@ def test_a_story_shows_its_timeline_outlets_and_follow_button() -> None:
     assert 'data-follow="1"' in shown and ">Follow</button>" in shown
     assert "The newest" not in shown  # every article is on the timeline
     following = timeline.story(found, points[1:], followed=True, note="Following it.", read=2)
-    assert "data-follow" not in following and "disabled>Following</button>" in following
+    assert 'aria-pressed="true"' in following and ">Unfollow</button>" in following
     assert "Following it." in following and "The newest 2 of its 3 articles." in following
 
 
@@ -167,17 +167,21 @@ def test_a_sentence_of_the_timeline_opens_in_the_reader(flood: tuple[Path, ChatA
     assert "na-reader-empty" in app.stories.open_point(None, event(point=0))
 
 
-def test_follow_keeps_the_story_as_a_topic_of_the_index(flood: tuple[Path, ChatApp]) -> None:
+def test_follow_keeps_the_story_as_a_topic_and_unfollow_drops_it(
+    flood: tuple[Path, ChatApp],
+) -> None:
     _, app = flood
     assert "Open a story first" in app.stories.follow(None)
     shown, opened_story = flood_story(app)
     assert ">Follow</button>" in shown
     followed = app.stories.follow(opened_story)
     assert [t.topic for t in follows.read(app.assistant.place)] == [FLOOD]
-    assert "disabled>Following</button>" in followed and f"Following “{FLOOD}”" in followed
-    again, _ = flood_story(app)
-    assert "disabled>Following</button>" in again  # opened later: still followed
-    follows.unfollow(app.assistant.place, FLOOD)
+    assert ">Unfollow</button>" in followed and f"Following “{FLOOD}”" in followed
+    again, opened_again = flood_story(app)
+    assert ">Unfollow</button>" in again  # opened later: still followed
+    stopped = app.stories.follow(opened_again)
+    assert follows.read(app.assistant.place) == []
+    assert ">Follow</button>" in stopped and f"No longer following “{FLOOD}”." in stopped
 
 
 def test_an_index_built_before_stories_says_to_rebuild(tmp_path: Path, embedder: Any) -> None:

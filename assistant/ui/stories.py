@@ -108,15 +108,22 @@ class Stories:
         return reader.panel(article, sentences, [cited], cited.n)
 
     def follow(self, opened: Opened | None) -> str:
-        """Follow the open story's headline as a topic of the index (`assistant followed`)."""
+        """Follow the open story's headline as a topic of the index (`assistant followed`), or
+        stop following it when it is followed."""
         if opened is None:
             return timeline.notice("Open a story first.")
         found, points = opened
         try:
-            follows.follow(self.assistant.place, found.headline)
-            note = f"Following “{found.headline}”: `assistant followed` lists what is new on it."
+            if follows.following(self.assistant.place, found.headline):
+                follows.unfollow(self.assistant.place, found.headline)
+                note = f"No longer following “{found.headline}”."
+            else:
+                follows.follow(self.assistant.place, found.headline)
+                note = (
+                    f"Following “{found.headline}”: `assistant followed` lists what is new on it."
+                )
         except NewsAssistantError as error:
-            note = f"Not followed: {error}"
+            note = f"Not changed: {error}"
         return self._shown(found, points, note)
 
     def _shown(self, found: Story, points: list[Point], note: str = "") -> str:

@@ -92,12 +92,14 @@ def _point(n: int, point: Point) -> str:
 def story(
     found: Story, points: Sequence[Point], followed: bool, note: str = "", read: int = 0
 ) -> str:
-    """A story: headline, dates, outlets, Follow, and its timeline oldest first: `points`, the
-    lede of each of its articles (of its newest `read` ones when `read` is fewer)."""
+    """A story: headline, dates, outlets, Follow (Unfollow when followed), and its timeline
+    oldest first: `points`, the lede of each of its articles (of its newest `read` ones when
+    `read` is fewer)."""
     follow = (
-        '<button type="button" class="na-story-follow" disabled>Following</button>'
+        '<button type="button" class="na-story-follow" data-follow="1" aria-pressed="true" '
+        'title="Following this story: click to stop">Unfollow</button>'
         if followed
-        else '<button type="button" class="na-story-follow" data-follow="1" '
+        else '<button type="button" class="na-story-follow" data-follow="1" aria-pressed="false" '
         'title="Follow this story as a topic of the index">Follow</button>'
     )
     total = len(found.articles)

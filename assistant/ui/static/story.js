@@ -1,11 +1,12 @@
-// A story's timeline: a click on a sentence opens it in the reader; Follow follows the story.
+// A story's timeline: a click on a sentence opens it in the reader; Follow follows the story
+// (Unfollow stops).
 const scroller = element.closest('#na-story') || element;
 element.addEventListener('click', (event) => {
   const follow = event.target.closest('button[data-follow]');
   if (follow && element.contains(follow) && !follow.disabled) {
     event.preventDefault();
     follow.disabled = true;
-    follow.textContent = 'Following…';
+    follow.textContent = follow.getAttribute('aria-pressed') === 'true' ? 'Unfollowing…' : 'Following…';
     trigger('follow', {});
     return;
   }
