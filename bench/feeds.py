@@ -20,7 +20,8 @@ index. B, the baseline in the same run: the same N records as they are in one JS
 Printed: both rates (articles per second, wall: B of the N read, A of those it fetched; CPU
 seconds too, as other work on the machine slows both), A/B (target >= 0.8) and where A's time
 went; a second update of every feed with nothing new (target < 5 s: conditional GETs answered
-304); a third with one new article in one feed (the article after the N in the corpus); the
+304); a third with one new article in one feed (the article after the N in the corpus, which B
+then takes in a second build of its own, so that --quiz compares the same articles); the
 entries merged as copies of another article (BuildReport.copies, the index's copy_of) or
 skipped as duplicates, by A and by B, and a sample of A's pairs with their word 5-shingle
 Jaccard similarity (and index.copies.copies' verdict) so that a reader can judge them.
@@ -508,8 +509,25 @@ def main() -> None:
         help="also `assistant eval` these questions over both indexes (e.g. "
         "../shared/data/scale/questions.jsonl, each asked on its date)",
     )
+    parser.add_argument(
+        "--ef-search",
+        type=int,
+        help="first set both indexes' HNSW search depth (Chroma's ef_search, 100 by default) to "
+        "this: their graphs, built in different orders, miss different near neighbours; at 1000 "
+        "the search is all but exact",
+    )
+    parser.add_argument(
+        "--quiz-only",
+        action="store_true",
+        help="only --quiz the two indexes an earlier run kept in --index-dir",
+    )
     args = parser.parse_args()
     print("$ .venv/bin/python -m bench.feeds " + shlex.join(sys.argv[1:]), flush=True)
+    if args.quiz_only:
+        if not (args.quiz and args.index_dir):
+            raise SystemExit("--quiz-only needs --quiz and the --index-dir of an earlier run")
+        quiz(args.quiz, args.index_dir, args.ef_search)
+        return
     if args.index_dir and args.index_dir.exists() and any(args.index_dir.iterdir()):
         raise SystemExit(f"{args.index_dir} is not empty: give a new or empty folder")
     # One more article, for the third update (taken from the N when the corpus has no more).
@@ -523,7 +541,7 @@ def main() -> None:
         served = serve(records, args.feeds)
         measure(records, extra, served, work)
         if args.quiz:
-            quiz(args.quiz, work)
+            quiz(args.quiz, work, args.ef_search)
     finally:
         if served is not None:
             served.close()
@@ -532,12 +550,19 @@ def main() -> None:
     print(f"servers stopped; {'removed' if temporary else 'kept'} {work}")
 
 
-def quiz(questions: Path, work: Path) -> None:
-    """`assistant eval` of the questions over the index built through feeds and the JSONL one."""
+def quiz(questions: Path, work: Path, ef_search: int | None = None) -> None:
+    """`assistant eval` of the questions over the index built through feeds and the JSONL one
+    (with `ef_search`, each searched that deep first)."""
     for name, index_dir in (
         ("A feeds", work / "feeds" / "index"),
         ("B JSONL", work / "jsonl" / "index"),
     ):
+        if ef_search:
+            index = open_index(Folder(index_dir))
+            for segment in index.segments:
+                segment.chunks.modify(configuration={"hnsw": {"ef_search": ef_search}})
+            index.close()
+            print(f"{name}: ef_search {ef_search} set on its {len(index.segments)} segments")
         command = [sys.executable, "-m", "assistant.cli", "eval", str(questions)]
         done = subprocess.run(
             [*command, "--index-dir", str(index_dir)], capture_output=True, text=True, check=False
@@ -683,6 +708,12 @@ def measure(records: list[Record], extra: Record | None, served: Served, work: P
             f"{one.build.seconds if one.build else 0:.1f} s (of its new file; {files} in the "
             f"feeds' folder); {watch3.line('known', 'indexed links read in')}"
         )
+        # B takes the same article the same way (a second build of its own file), so that the
+        # quiz compares the same articles in the same segments (one segment each would search
+        # the approximate nearest neighbours differently from two).
+        later = source.with_name("later.jsonl")
+        later.write_text(json.dumps(extra, ensure_ascii=False) + "\n")
+        rebuild([source, later], where_b, embedder=embedder_b, progress=False)
 
     copies(report_a.build, report_b, where_a, where_b, settings.feeds_dir, records, served, written)
 
