@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,11 +122,12 @@ def make_article(
 
 
 def visible(text: str) -> str:
-    """`text` without the characters that neither show nor space (soft hyphens, zero-width
-    spaces and joiners, control characters), as trafilatura reads a page: a word a soft hyphen
-    splits is one word to search, and an article gives the same text from a file as from its
-    page (the same hash: indexed once)."""
-    hidden = [c for c in set(text) if not (c.isprintable() or c.isspace())]
+    """`text` without the format characters, which do not show (soft hyphens, zero-width spaces
+    and joiners, word joiners, byte-order marks), as trafilatura reads a page: a word a soft
+    hyphen splits is one word to search, and an article gives the same text from a file as from
+    its page (the same hash: indexed once). Control characters stay: an escape sequence is
+    removed whole where the text is printed (`assistant.cli.shown`), not left half."""
+    hidden = [c for c in set(text) if unicodedata.category(c) == "Cf"]
     return text.translate(dict.fromkeys(map(ord, hidden))) if hidden else text
 
 

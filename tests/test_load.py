@@ -528,14 +528,14 @@ def test_a_symlink_loop_is_reported_as_a_loop_not_a_missing_target(tmp_path: Pat
 def test_hidden_characters_are_dropped_so_a_file_and_its_page_give_one_text(
     tmp_path: Path,
 ) -> None:
-    """Soft hyphens, zero-width spaces and joiners, and control characters do not show; left in,
+    """Soft hyphens, zero-width spaces, word joiners and byte-order marks do not show; left in,
     they split words ("decades\\xadlong" searched as two words) and make an article's text from
     a JSONL file differ from the same article's web page (read by trafilatura, which drops
     them), so it would be indexed twice. The title is cleaned as the text is."""
     paragraphs = [
         "A state judge rejected a decades\u00adlong bid to tap the aquifer on Monday.",
         "\u200bLarge hail is possible, the weather service said.\u2060",
-        "Officials said the ruling can be appealed\u0081 within 30 days.",
+        "Officials said the ruling can be appealed\ufeff within 30 days.",
         "The water district had sought permits to pump from the valley since the early 1990s.",
         "Ranchers and two tribes opposed the plan, saying wells and springs would dry up.",
     ]
