@@ -67,12 +67,14 @@ def _find(topics: list[Followed], topic: str) -> Followed | None:
 
 
 def unfollow(where: Place, topic: str) -> bool:
-    """Stop following a topic; whether it was followed."""
+    """Stop following a topic (as `follow` finds it: white space and case aside); whether it
+    was followed."""
     with where.building(lambda message: None, DOCUMENT):
         topics = read(where)
-        kept = [t for t in topics if t.topic.casefold() != topic.strip().casefold()]
-        _write(where, kept)
-        return len(kept) < len(topics)
+        found = _find(topics, topic)
+        if found is not None:
+            _write(where, [t for t in topics if t is not found])
+        return found is not None
 
 
 def digest(

@@ -106,3 +106,19 @@ def test_followed_topics_tell_what_is_new_once(
     assert "is not followed" in capsys.readouterr().err
     assert main(["followed", *at]) == 0
     assert "no topics followed" in capsys.readouterr().out
+
+
+def test_unfollow_finds_a_topic_as_follow_does_and_writes_only_what_changes(
+    tmp_path: Path,
+) -> None:
+    from assistant import follows
+    from index.places import Folder
+
+    place = Folder(tmp_path / "index")
+    follows.follow(place, "Riverton   flood")  # kept as "Riverton flood"
+    assert follows.following(place, " riverton  FLOOD ")
+    kept = place.document(follows.DOCUMENT)
+    assert not follows.unfollow(place, "Ash River")  # not followed: the document as it was
+    assert place.document(follows.DOCUMENT) == kept
+    assert follows.unfollow(place, " riverton  FLOOD ")  # white space and case aside
+    assert follows.read(place) == []

@@ -114,8 +114,7 @@ class Stories:
             return timeline.notice("Open a story first.")
         found, points = opened
         try:
-            if follows.following(self.assistant.place, found.headline):
-                follows.unfollow(self.assistant.place, found.headline)
+            if follows.unfollow(self.assistant.place, found.headline):
                 note = f"No longer following “{found.headline}”."
             else:
                 follows.follow(self.assistant.place, found.headline)
