@@ -210,29 +210,28 @@ def main() -> None:
         tune(members_of, labels)
 
 
-def tune(
-    members_of: Mapping[str, list[stories.Member]], labels: Mapping[str, Mapping[str, str]]
-) -> None:
+def search(
+    members: list[stories.Member], gold: Mapping[str, str]
+) -> list[tuple[float, dict[str, float]]]:
+    """F1 of every point of GRID on one slice, best first."""
     results = []
     for values in itertools.product(*GRID.values()):
         chosen = dict(zip(GRID, values, strict=True))
         with constants(**chosen):
-            found = replay(members_of["tune"])
-        gold = {i: s for i, s in labels["tune"].items() if i in found}
-        results.append((bcubed(found, gold)[2], chosen))
-    results.sort(key=lambda r: -r[0])
+            found = replay(members)
+        results.append((bcubed(found, {i: s for i, s in gold.items() if i in found})[2], chosen))
+    return sorted(results, key=lambda r: -r[0])
+
+
+def tune(
+    members_of: Mapping[str, list[stories.Member]], labels: Mapping[str, Mapping[str, str]]
+) -> None:
+    results = search(members_of["tune"], labels["tune"])
     print("tune slice, best constants first (F1):")
     for f1, chosen in results[:10]:
         print(f"  {f1:.3f}  {chosen}")
     best = results[0][1]
-    ceiling = []
-    for values in itertools.product(*GRID.values()):
-        chosen = dict(zip(GRID, values, strict=True))
-        with constants(**chosen):
-            found = replay(members_of["test"])
-        gold = {i: s for i, s in labels["test"].items() if i in found}
-        ceiling.append((bcubed(found, gold)[2], chosen))
-    f1, chosen = max(ceiling, key=lambda r: r[0])
+    f1, chosen = search(members_of["test"], labels["test"])[0]
     print(f"the grid's best on test (fitted to test: a bound, not a result): {f1:.3f}  {chosen}")
     for name in ("tune", "test"):
         gold = labels[name]
