@@ -107,9 +107,10 @@ def reported_by(s: RankedSentence, pool: Sequence[RankedSentence]) -> tuple[str,
     sentence as close as REPORTED (tests/test_stories.py: a paraphrase of one fact by another
     outlet measured 0.58, the other facts of that day's articles 0.07 to 0.28, the next day's
     development of it 0.71: the days tell that one apart). The articles found are each an outlet's
-    own (a copy has no chunks: index/copies.py), so these are independent outlets; the copies'
-    carriers are `Citation.also`."""
-    found = {s.chunk.outlet}
+    own (a copy has no chunks: index/copies.py), so these are independent outlets, a wire story
+    counted for its wire service (`StoredChunk.reporter`); the copies' carriers are
+    `Citation.also`."""
+    found = {s.chunk.reporter}
     day = published_day(s)
     for t in pool:
         if (
@@ -117,5 +118,5 @@ def reported_by(s: RankedSentence, pool: Sequence[RankedSentence]) -> tuple[str,
             and abs((published_day(t) - day).days) <= REPORTED_DAYS
             and float(t.vector @ s.vector) >= REPORTED
         ):
-            found.add(t.chunk.outlet)
+            found.add(t.chunk.reporter)
     return tuple(sorted(found - {""}, key=str.casefold))

@@ -146,7 +146,7 @@ def disagreements(
     seen: set[str] = set()
     given = [(t, [g for g in figures(t.text) if not g.bound]) for t in pool]
     for s in chosen:
-        mine = s.chunk.outlet.casefold()
+        mine = s.chunk.reporter.casefold()
         for f in figures(s.text):
             if f.bound or f.unit in seen:
                 continue
@@ -154,7 +154,7 @@ def disagreements(
             for t, theirs in given:
                 if (
                     not theirs
-                    or t.chunk.outlet.casefold() == mine
+                    or t.chunk.reporter.casefold() == mine
                     or abs((published_day(t) - published_day(s)).days) > DAYS
                 ):
                     continue

@@ -107,7 +107,7 @@ def _differ(
             if key not in cited:
                 cited[key] = citation(len(cited) + 1, s, reported_by(s, pool))
                 cites = (*cites, cited[key])
-            name = s.chunk.outlet or "an outlet"
+            name = s.chunk.reporter or "an outlet"
             sides.append(f"{neutralise(figure.text)} ({name}) [{cited[key].n}]")
         lines.append("Outlets differ: " + "; ".join(sides) + ".")
     return "\n".join([text, *lines]), cites

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from index.chunk import Chunk
-from index.copies import KEY, outlet
+from index.copies import KEY, outlet, wire
 from index.filters import published_number
 from index.load import Article
 from index.sentences import Sentence
@@ -86,12 +86,13 @@ class Segment:
         )
         chunks = [(a, c, v) for a, _, cs, vs in batch for c, v in zip(cs, vs, strict=True)]
         seen = int(time.time())  # when the index first had them: "what is new since"
+        wires = {a.id: wire(a.text) for a, _, _, _ in batch}
         if chunks:
             self.chunks.upsert(
                 ids=[c.id for _, c, _ in chunks],
                 embeddings=[list(v) for _, _, v in chunks],
                 documents=[c.text for _, c, _ in chunks],
-                metadatas=[_chunk_metadata(a, c, seen) for a, c, _ in chunks],
+                metadatas=[_chunk_metadata(a, c, seen, wires[a.id]) for a, c, _ in chunks],
             )
 
     def add_copies(self, copies: Sequence[tuple[Article, str]]) -> None:
@@ -182,6 +183,7 @@ class StoredChunk:
     ends: tuple[int, ...]
     quotable: tuple[bool, ...]  # for each sentence: whether it states something (statements.py)
     seen: int = 0  # when it was indexed (Unix time; 0: an index built before it was kept)
+    wire: str = ""  # the wire service whose story its article is (index/copies.py), else ""
 
     @classmethod
     def from_record(cls, id: str, document: str, meta: dict[str, Any]) -> StoredChunk:
@@ -207,12 +209,18 @@ class StoredChunk:
             ends=ends,
             quotable=flags,
             seen=int(meta.get("seen_ts") or 0),
+            wire=str(meta.get("wire") or ""),
         )
 
     @property
     def outlet(self) -> str:
         """Its article's publisher (index/copies.py: the source, else the registered domain)."""
         return outlet(self.source, self.url)
+
+    @property
+    def reporter(self) -> str:
+        """Who reported it independently: the wire service of a wire story, else its outlet."""
+        return self.wire or self.outlet
 
     def sentences(self) -> list[tuple[int, int, int, str]]:
         """(number, start, end, text) of each of its sentences that may be quoted."""
@@ -226,8 +234,8 @@ class StoredChunk:
         ]
 
 
-def _chunk_metadata(article: Article, chunk: Chunk, seen: int) -> dict[str, Any]:
-    return {
+def _chunk_metadata(article: Article, chunk: Chunk, seen: int, service: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {
         "article_id": article.id,
         "chunk": chunk.n,
         "title": article.title,
@@ -241,6 +249,7 @@ def _chunk_metadata(article: Article, chunk: Chunk, seen: int) -> dict[str, Any]
         "quotable": [s.quotable for s in chunk.sentences],
         "seen_ts": seen,
     }
+    return meta | {"wire": service} if service else meta
 
 
 def entry_of(meta: dict[str, Any]) -> Entry:

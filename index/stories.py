@@ -36,7 +36,7 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from index.article import Article
-from index.copies import outlet
+from index.copies import outlet, wire
 from index.filters import Filters, published_number, where
 from index.segments import PAGE, pages
 from index.statements import quotable
@@ -202,6 +202,8 @@ def metadata(member: Member, assigned: Assigned, article: Article) -> dict[str, 
         "title": article.title,
         "outlet": outlet(article.source, article.url),
     }
+    if service := wire(article.text):
+        meta["wire"] = service
     if member.id in assigned.merges:
         meta["merges"] = json.dumps(list(assigned.merges[member.id]))
         meta["merged"] = 1
@@ -295,20 +297,23 @@ def members(articles: Sequence[Article], ledes: Mapping[str, str]) -> list[Membe
 
 @dataclass(frozen=True)
 class StoryArticle:
-    """An article of a story: `carried_by` the other outlets that carried copies of it."""
+    """An article of a story: `carried_by` the other outlets that carried copies of it, `wire`
+    the wire service whose story it is (index/copies.py), else ""."""
 
     id: str
     published: str
     title: str
     outlet: str
     carried_by: tuple[str, ...] = ()
+    wire: str = ""
 
 
 @dataclass(frozen=True)
 class Story:
     """A story: its headline (the title of its most central article), first and last seen,
     its articles oldest first, every outlet that carried it and the independent ones (those of
-    its own articles: a copy counts once, for the outlet it copies), and the story it develops."""
+    its own articles: a copy counts once, for the outlet it copies, and a wire story an outlet
+    published once, for its wire service), and the story it develops."""
 
     id: str
     headline: str
@@ -378,12 +383,17 @@ def _stories(
         central = int(np.argmax(vectors @ vectors.mean(axis=0)))
         articles = tuple(
             StoryArticle(
-                i, str(m["published"]), str(m["title"]), str(m["outlet"]), index.outlets(i)
+                i,
+                str(m["published"]),
+                str(m["title"]),
+                str(m["outlet"]),
+                index.outlets(i),
+                str(m.get("wire") or ""),
             )
             for i, m, _ in group
         )
-        own = {a.outlet.casefold(): a.outlet for a in articles if a.outlet}
-        every = own | {o.casefold(): o for a in articles for o in a.carried_by}
+        own = {r.casefold(): r for a in articles if (r := a.wire or a.outlet)}
+        every = own | {o.casefold(): o for a in articles for o in (a.outlet, *a.carried_by) if o}
         link = next((str(m["link"]) for i, m, _ in group if i == story_id and "link" in m), "")
         link = into.get(link, link)
         dated = [a.published for a in articles if a.published]

@@ -77,3 +77,18 @@ def test_a_brief_shows_both_figures_with_their_outlets(tmp_path: Path, embedder:
     get_assistant(Settings.from_env(index_dir=index_dir)).refresh()  # the new build, now
     agreed = answer("What happened in Lvivka?", index_dir=index_dir, as_of="2024-06-10")
     assert "Outlets differ" not in agreed.text, agreed.text
+
+
+def test_an_outlet_s_own_report_and_a_wire_story_it_published_can_disagree(
+    tmp_path: Path, embedder: Any
+) -> None:
+    # Kessel Radio's own report and an AP story it published: two reporters, not one outlet.
+    wire = STRIKE_B.replace("source: Valley Post", "source: Kessel Radio").replace(
+        "Russia fired 30", "LVIVKA (AP) \u2014 Russia fired 30"
+    )
+    src, index_dir = tmp_path / "src", tmp_path / "index"
+    write_articles(src, {"a.md": STRIKE_A, "b.md": wire, "c.md": OTHER})
+    build(src, index_dir, embedder)
+    result = answer("What happened in Lvivka?", index_dir=index_dir, as_of="2024-06-10")
+    (line,) = [x for x in result.text.splitlines() if x.startswith("Outlets differ")]
+    assert "26 missiles (Kessel Radio)" in line and "30 missiles (The Associated Press)" in line

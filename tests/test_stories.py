@@ -14,6 +14,7 @@ import pytest
 from assistant import QuestionError, stories, story
 from assistant.cli import main
 from index import stories as grouping
+from index.copies import wire
 from index.errors import IndexProblem
 from index.stories import Member, assign, names
 from tests.test_build import article_id, build, opened, write_articles
@@ -246,6 +247,75 @@ def test_each_point_of_a_brief_says_which_independent_outlets_reported_it(
     )
     out = capsys.readouterr().out
     assert "reported by 2 independent outlets: Riverton Times, Valley Post" in out, out
+
+
+@pytest.mark.parametrize(
+    "text, service",
+    [
+        ("RIVERTON (AP) \u2014 The Ash River burst its banks.", "The Associated Press"),
+        ("By Jo Lee\n\nMOSCOW, July 31 (Reuters) \u2012 Signs of a swap grew.", "Reuters"),
+        ("PARIS (AFP) - Rain fell.", "AFP"),
+        ("Students sat their (AP) - exams, and the AP results came out.", ""),  # not a dateline
+        ("The Ash River burst its banks. " * 30 + "\nRIVERTON (AP) \u2014 Late.", ""),  # too late
+    ],
+)
+def test_a_wire_story_is_told_by_its_dateline(text: str, service: str) -> None:
+    assert wire(text) == service
+
+
+def test_a_wire_story_an_outlet_publishes_counts_for_the_wire_service(
+    tmp_path: Path, embedder: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant import answer
+
+    src, index_dir = tmp_path / "src", tmp_path / "index"
+    # Two outlets publish two AP reports of the flood (not copies of each other: different
+    # texts), beside the Riverton Times' own report.
+    wire_1 = article(
+        "Ash River floods Riverton, hundreds evacuated",
+        "Valley Post",
+        "https://valleypost.example/riverton-flood",
+        "RIVERTON (AP) \u2014 Hundreds of people were evacuated from Riverton on Thursday after "
+        "the Ash River flooded the town centre, officials said. Mayor Dana Holt declared an "
+        "emergency.\n\nSchools will stay closed on Friday.\n",
+        "2024-05-02",
+    )
+    wire_2 = article(
+        "Riverton evacuates hundreds as Ash River floods downtown",
+        "Harbor Gazette",
+        "https://harborgazette.example/riverton",
+        "RIVERTON (AP) \u2014 Rescue crews in boats reached families trapped on Mill Street in "
+        "Riverton on Thursday as the flooded Ash River kept rising, Mayor Dana Holt said.\n\n"
+        "The regional weather office expects more rain.\n",
+        "2024-05-02",
+    )
+    files = {"own.md": FLOOD_1, "wire-1.md": wire_1, "wire-2.md": wire_2, "library.md": LIBRARY}
+    write_articles(src, files)
+    report = build(src, index_dir, embedder)
+    assert report.added == 4 and report.copies == 0, report.summary()
+    top = stories(index_dir=index_dir)[0]
+    assert {a.id for a in top.articles} == {
+        article_id(src / n) for n in ("own.md", "wire-1.md", "wire-2.md")
+    }
+    assert top.independent == ("Riverton Times", "The Associated Press")
+    assert top.outlets == (
+        "Harbor Gazette",
+        "Riverton Times",
+        "The Associated Press",
+        "Valley Post",
+    )
+    by_id = {a.id: a for a in top.articles}
+    assert by_id[article_id(src / "wire-1.md")].wire == "The Associated Press"
+    assert by_id[article_id(src / "own.md")].wire == ""
+    # A brief's point is reported by the wire service, not by the outlet that published it.
+    result = answer("What happened in Riverton?", index_dir=index_dir, as_of="2024-05-03")
+    reporters = {c.article_id: c.reported_by for c in result.citations}
+    assert "The Associated Press" in reporters[article_id(src / "wire-1.md")]
+    assert not {"Valley Post", "Harbor Gazette"} & {o for r in reporters.values() for o in r}
+    assert main(["story", top.id, "--index-dir", str(index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "Valley Post (The Associated Press story)" in out, out
+    assert "2 independent: Riverton Times, The Associated Press" in out, out
 
 
 def test_more_records_than_chroma_takes_at_once_are_all_kept(tmp_path: Path) -> None:
