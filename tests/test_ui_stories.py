@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,11 @@ def test_a_story_shows_its_timeline_outlets_and_follow_button() -> None:
         ("2", "The river fell back."),
     ]
     assert "3 May 2024 · Riverton Times" in shown
+    wired = told(4, "2024-05-03", "Valley Post", "Crews cleared mud.")
+    wired = replace(wired, article=replace(wired.article, wire="The Associated Press"))
+    assert "3 May 2024 · Valley Post (The Associated Press story)" in timeline.story(
+        made("Riverton flood", wired), [wired], followed=False
+    )
     assert f"2 May 2024 · {esc(EVIL)} (also carried by Harbor Gazette)" in shown
     assert "<script" not in shown
     assert 'data-follow="1"' in shown and ">Follow</button>" in shown

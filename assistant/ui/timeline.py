@@ -79,7 +79,8 @@ def _outlets(story: Story) -> str:
 
 def _point(n: int, point: Point) -> str:
     article = point.article
-    meta = " · ".join(x for x in (nice_date(article.published), article.outlet) if x)
+    wire = f" ({article.wire} story)" if article.wire else ""
+    meta = " · ".join(x for x in (nice_date(article.published), article.outlet + wire) if x)
     if article.carried_by:
         meta += f" (also carried by {', '.join(article.carried_by)})"
     return (
