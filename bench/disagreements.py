@@ -33,7 +33,7 @@ import numpy as np
 
 from assistant import figures
 from index import stories
-from index.copies import outlet
+from index.copies import outlet, wire
 from index.embed import default_embedder
 from index.store import open_index
 
@@ -47,10 +47,10 @@ def sentences_with_figures(index: Any, article_id: str, own_outlet: bool) -> lis
     if found is None:
         return []
     article, spans = found
-    name = outlet(article.source, article.url)
+    name = wire(article.text) or outlet(article.source, article.url)  # StoredChunk.reporter
     chunk = SimpleNamespace(
         article_id=article.id,
-        outlet=article.id if own_outlet else name,
+        reporter=article.id if own_outlet else name,
         name=name,
         published=article.published,
     )
