@@ -241,22 +241,31 @@ class _Buckets:
             yield band, values[band * self.rows : (band + 1) * self.rows].tobytes()
 
 
-# The wire services whose stories outlets carry, by the name their datelines give them.
-WIRES = {"AP": "The Associated Press", "Reuters": "Reuters", "AFP": "AFP"}
-WIRE_OPENING = 600  # characters of an article in which its dateline is looked for
-# A wire story's dateline opens a line: "IOWA CITY, Iowa (AP) —", "MOSCOW, July 31 (Reuters) -".
-_DATELINE = re.compile(
-    r"(?m)^[^\S\n]*[A-Z][A-Z./'’ -]*[A-Z](?:,[^\n(]{1,40})?[^\S\n]*\((AP|Reuters|AFP)\)"
-    r"[^\S\n]*[-‒–—―]"
+# The wire services whose stories outlets carry, by the names their stories give them.
+WIRES = {
+    "AP": "The Associated Press",
+    "Associated Press": "The Associated Press",
+    "Reuters": "Reuters",
+    "AFP": "AFP",
+}
+WIRE_OPENING = 600  # characters of an article in which its wire service is looked for
+_DASH = "[-‒–—―−]"
+_PLACE = r"[A-ZÀ-Þ][\w.'’/-]*(?:[^\S\n]+[A-ZÀ-Þ][\w.'’/-]*){0,3}(?:,[^\n(]{1,40})?"
+# A line of the opening that names the wire service: a dateline ("IOWA CITY, Iowa (AP) —",
+# "Paris (AFP) -", "(Reuters) -"), or the credit under the byline ("Associated Press",
+# "Reuters") or before the text ("Reuters —").
+_WIRE_LINE = re.compile(
+    rf"(?m)^[^\S\n]*[*_]*(?:(?:{_PLACE}[^\S\n]*)?\((AP|Reuters|AFP)\)[^\S\n]*{_DASH}"
+    rf"|(?:The[^\S\n]+)?(Associated Press|AP|Reuters|AFP)[^\S\n]*(?:$|{_DASH}))"
 )
 
 
 def wire(text: str) -> str:
-    """The wire service an article is the story of, by its dateline, else "". An outlet that
-    publishes a wire story does not report it independently: the wire service does (99 of the
-    6,315 scale articles, all from USA TODAY, are AP or Reuters stories)."""
-    found = _DATELINE.search(text[:WIRE_OPENING])
-    return WIRES[found.group(1)] if found else ""
+    """The wire service an article is the story of, as its opening names it, else "". An outlet
+    that publishes a wire story does not report it independently: the wire service does (203 of
+    the 6,315 scale articles, 202 USA TODAY's and one CNN's, are AP or Reuters stories)."""
+    found = _WIRE_LINE.search(text[:WIRE_OPENING])
+    return WIRES[found.group(1) or found.group(2)] if found else ""
 
 
 def outlet(source: str, url: str) -> str:

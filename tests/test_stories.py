@@ -255,6 +255,18 @@ def test_each_point_of_a_brief_says_which_independent_outlets_reported_it(
         ("RIVERTON (AP) \u2014 The Ash River burst its banks.", "The Associated Press"),
         ("By Jo Lee\n\nMOSCOW, July 31 (Reuters) \u2012 Signs of a swap grew.", "Reuters"),
         ("PARIS (AFP) - Rain fell.", "AFP"),
+        ("Paris (AFP) - Rain fell.", "AFP"),
+        ("(Reuters) - Apple said on Monday.", "Reuters"),
+        ("SÃO PAULO (Reuters) \u2212 Rain fell.", "Reuters"),
+        ("**WASHINGTON (AP) \u2014** The Senate voted.", "The Associated Press"),
+        ("Jim Salter\n\nAssociated Press\n\nST. LOUIS \u2014 Rain fell.", "The Associated Press"),
+        (
+            "Jake Coyle\n\nThe Associated Press\n\nNew York \u2014 A film opened.",
+            "The Associated Press",
+        ),
+        ("STEVE DOUGLAS\n\nAP\n\nAnother stalemate.", "The Associated Press"),
+        ("Reuters \u2014 The company said on Monday.", "Reuters"),
+        ("A photo.\n\nAP Photo/John Doe\n\nThe AP results came out.", ""),  # not a credit
         ("Students sat their (AP) - exams, and the AP results came out.", ""),  # not a dateline
         ("The Ash River burst its banks. " * 30 + "\nRIVERTON (AP) \u2014 Late.", ""),  # too late
     ],
