@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from index import build as build_module
-from index import places
+from index import places, stories
 from index import segments as segments_module
 from index.build import DEFAULT_CHUNKING, BuildReport, rebuild
 from index.chunk import ChunkSettings, chunk_article
@@ -435,7 +435,11 @@ def test_daily_updates_past_max_segments_are_merged_into_one(
     archive = segment_ids(index_dir)[0]
     harbour, library = article_id(src / "harbour.txt"), article_id(src / "library.txt")
     days = [
-        ("ferry.txt", "The ferry company ordered two electric boats. They arrive in spring."),
+        (  # a wire story: the merge keeps its wire service with its chunks and story record
+            "ferry.txt",
+            "PORT ELLIS (AP) \u2014 The ferry company ordered two electric boats. They arrive in "
+            "spring.",
+        ),
         ("harbour.txt", ARTICLES["harbour.txt"].replace("eight months", "nine months")),
         ("market.txt", "The night market moves to the old pier. Stalls open at six."),
     ]
@@ -459,6 +463,11 @@ def test_daily_updates_past_max_segments_are_merged_into_one(
         )
         assert "ten months" in fetched(index, harbour)[0].text
         assert index.article(library) is None
+        ferry = article_id(src / "ferry.txt")
+        wires = {m.get("wire") for _, _, m in live_chunks(index) if m["article_id"] == ferry}
+        assert wires == {"The Associated Press"}
+        (story,) = [m for i, m, _ in stories.records(index) if i == ferry]
+        assert story["wire"] == "The Associated Press"
         assert {m["article_id"] for _, _, m in live_chunks(index)} == {
             article_id(p) for p in src.iterdir()
         }
