@@ -376,9 +376,8 @@ def _story(args: argparse.Namespace, settings: Settings) -> int:
         print(f"develops story {found.develops}")
     for p in points:
         a = p.article
-        wire = f" ({a.wire} story)" if a.wire else ""
         carried = f"; also carried by {', '.join(a.carried_by)}" if a.carried_by else ""
-        print(f"\n{a.published}  {shown(a.outlet + wire)}{shown(carried)}: {shown(a.title)}")
+        print(f"\n{a.published}  {shown(a.published_by)}{shown(carried)}: {shown(a.title)}")
         print(f"    \u201c{shown(p.sentence)}\u201d  [{a.id} {p.start}-{p.end}]")
     return 0
 

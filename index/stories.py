@@ -307,6 +307,11 @@ class StoryArticle:
     carried_by: tuple[str, ...] = ()
     wire: str = ""
 
+    @property
+    def published_by(self) -> str:
+        """Its outlet as a reader reads it: "Valley Post (The Associated Press story)"."""
+        return f"{self.outlet} ({self.wire} story)" if self.wire else self.outlet
+
 
 @dataclass(frozen=True)
 class Story:

@@ -271,7 +271,7 @@ def test_each_point_of_a_brief_says_which_independent_outlets_reported_it(
         ("The Ash River burst its banks. " * 30 + "\nRIVERTON (AP) \u2014 Late.", ""),  # too late
     ],
 )
-def test_a_wire_story_is_told_by_its_dateline(text: str, service: str) -> None:
+def test_a_wire_story_is_told_by_its_dateline_or_credit_line(text: str, service: str) -> None:
     assert wire(text) == service
 
 

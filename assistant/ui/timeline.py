@@ -79,8 +79,7 @@ def _outlets(story: Story) -> str:
 
 def _point(n: int, point: Point) -> str:
     article = point.article
-    wire = f" ({article.wire} story)" if article.wire else ""
-    meta = " · ".join(x for x in (nice_date(article.published), article.outlet + wire) if x)
+    meta = " · ".join(x for x in (nice_date(article.published), article.published_by) if x)
     if article.carried_by:
         meta += f" (also carried by {', '.join(article.carried_by)})"
     return (
