@@ -3,13 +3,19 @@ says what happened, then the key developments, dated, newest first, none saying 
 
 Only the articles about the subject are quoted: those whose best chunk was found at least
 ABOUT as well as the best one (the words of an article about something else may match a
-sentence or two; they do not make its chunks rank with the subject's own coverage). The lead is
-a lede (an article's first sentences: news says what happened first) of the newest of them: the
-one that fits the subject and that the other articles agree with most (its mean best cosine to
-each other article's sentences), so a passing mention or an odd angle does not lead. The
-developments are the other ledes that fit the subject, then the other sentences, by score,
-none saying what one chosen before it says. Weights chosen on the tune half of
-bench/what_happened.jsonl.
+sentence or two; they do not make its chunks rank with the subject's own coverage), and only
+their sentences about it (an article on a trip to Paris may also tell of the battle of Avdiivka).
+Of those, the key ones say what the articles' headlines say, the other articles agree with
+them, and they come early (news says what happened first). The lead is the key sentence of the
+newest day. The developments are the other key sentences, each time the one that adds most: its
+salience less W_REPEAT times its cosine to the nearest sentence chosen (maximal marginal
+relevance: a headline is restated often), none saying what one chosen before it says.
+
+The headlines are their editors' own summaries of what happened: a sentence's best cosine to one
+of them tells a sentence that holds a key fact better than any other signal measured (ROC AUC
+0.72 on the tune half of bench/what_happened.jsonl, 0.75 on the test half; agreement 0.66 and
+0.73, place 0.64 and 0.65, cosine to the subject 0.52 and 0.58: `bench/what_happened.py
+--bound`). Weights chosen on the tune half.
 """
 
 from __future__ import annotations
@@ -19,74 +25,95 @@ from datetime import date
 
 import numpy as np
 
-from assistant.rank import LEDE, LEDE_MATCH, RankedSentence
+from assistant.rank import LEDE_MATCH, RankedSentence
 from assistant.search import near_duplicate
 
 ABOUT = 0.5  # share of the best chunk's fused score that an article about the subject reaches
-# A lede fits the subject when it names it (rank.LEDE_MATCH of its IDF weight, as for the lede's
-# bonus there) or its cosine to the subject is within RELEVANT of the best sentence's.
+# Of those, a sentence is quoted when it names the subject (rank.LEDE_MATCH of its IDF weight, as
+# for the lede's bonus there) or its cosine to the subject is within RELEVANT of the best one's.
 RELEVANT = 0.15
-W_AGREE = 1.0  # the other articles' agreement with a lead candidate, beside its own fit
+W_HEADLINE = 1.0  # a sentence's best cosine to a headline of the articles about the subject
+W_AGREE = 1.0  # the other articles' agreement with it
+W_POSITION = 0.2  # its place in its article, over its first POSITION_SPAN sentences
+POSITION_SPAN = 30
+W_REPEAT = 1.5  # a development's cosine to the nearest sentence chosen before it, against it
 SAME_MEANING = 0.8  # cosine over which two sentences say the same thing
-SAME_WORDS = 0.7  # share of words over which two sentences say the same thing
+SAME_WORDS = 0.8  # share of words over which two sentences say the same thing
 SENTENCES = 6  # in a quoted brief; a model's sources are bounded by characters only
 REPORTED = 0.5  # cosine from which another article's sentence reports the same point ...
 REPORTED_DAYS = 0  # ... when published that many days apart at most
 
 
 def brief(
-    sentences: Sequence[RankedSentence], chars: int, limit: int = SENTENCES
+    sentences: Sequence[RankedSentence],
+    chars: int,
+    limit: int = SENTENCES,
+    background: bool = False,
 ) -> list[RankedSentence]:
     """Up to `limit` sentences of at most `chars` characters in all, in the order they are read:
-    the lead, then the developments newest first."""
+    the lead, then the developments newest first. With `background` (a model's sources), the
+    articles' other sentences follow, by their score for the question: a model may draw on them
+    ("Russia has been trying to capture the town since October" names no Avdiivka)."""
     if not sentences:
         return []
     top = max(s.chunk.score for s in sentences)
     about = [s for s in sentences if s.chunk.score >= ABOUT * top]
     best = max(s.similarity for s in about)
-    ledes = [
-        s
-        for s in about
-        if s.number < LEDE and (s.matched >= LEDE_MATCH or s.similarity >= best - RELEVANT)
-    ]
-    lead = _lead(ledes or about, about)
-    by_score = sorted(about, key=lambda s: s.score, reverse=True)
-    chosen, size = [lead], len(lead.text)
-    for s in dict.fromkeys([s for s in by_score if s in ledes] + by_score):
-        if len(chosen) == limit:
-            break
-        if s in chosen or size + len(s.text) > chars or any(_same(s, c) for c in chosen):
-            continue
-        chosen.append(s)
-        size += len(s.text)
+    fit = [s for s in about if s.matched >= LEDE_MATCH or s.similarity >= best - RELEVANT]
+    salience = _salience(fit)
+    newest = max(published_day(s) for s in fit)
+    lead = max(
+        (i for i, s in enumerate(fit) if published_day(s) == newest), key=salience.__getitem__
+    )
+    chosen, size = [fit[lead]], len(fit[lead].text)
+    # Then each time the key sentence that adds most: salient, and least like those chosen.
+    vectors = np.array([s.vector for s in fit])
+    nearest = vectors @ fit[lead].vector  # each one's cosine to the nearest chosen
+    left = [i for i in range(len(fit)) if i != lead]
+    while left and len(chosen) < limit:
+        i = max(left, key=lambda i: salience[i] - W_REPEAT * nearest[i])
+        left.remove(i)
+        if _fits(fit[i], chosen, size, chars):
+            chosen.append(fit[i])
+            size += len(fit[i].text)
+            nearest = np.maximum(nearest, vectors @ fit[i].vector)
+    if background:
+        others = [s for s in about if s not in fit]
+        for s in sorted(others, key=lambda s: s.score, reverse=True):
+            if len(chosen) < limit and _fits(s, chosen, size, chars):
+                chosen.append(s)
+                size += len(s.text)
     rest = sorted(chosen[1:], key=lambda s: (published_day(s), -s.number), reverse=True)
-    return [lead, *rest]
+    return [chosen[0], *rest]
 
 
-def _lead(candidates: Sequence[RankedSentence], about: Sequence[RankedSentence]) -> RankedSentence:
-    """Of the candidates of the newest day, the one that fits the subject and that the other
-    articles about it agree with most."""
-    newest = max(published_day(s) for s in candidates)
-    recent = [s for s in candidates if published_day(s) == newest]
-    agreement = _agreement(recent, about)
-    scores = [s.similarity + W_AGREE * a for s, a in zip(recent, agreement, strict=True)]
-    return recent[int(np.argmax(scores))]
+def _salience(about: Sequence[RankedSentence]) -> np.ndarray:
+    """How well each sentence says what the articles about the subject report."""
+    vectors = np.array([s.vector for s in about])
+    titles = {s.chunk.title: s.headline for s in about if s.headline is not None}
+    headline = (vectors @ np.array(list(titles.values())).T).max(axis=1) if titles else 0.0
+    position = np.minimum([s.number for s in about], POSITION_SPAN) / POSITION_SPAN
+    agreement = np.array(_agreement(about))
+    return W_HEADLINE * headline + W_AGREE * agreement - W_POSITION * position
 
 
-def _agreement(
-    candidates: Sequence[RankedSentence], others: Sequence[RankedSentence]
-) -> list[float]:
-    """For each candidate, the mean over the other articles of its best cosine to one of their
+def _agreement(sentences: Sequence[RankedSentence]) -> list[float]:
+    """For each sentence, the mean over the other articles of its best cosine to one of their
     sentences (0 when there is no other article)."""
     articles: dict[str, list[np.ndarray]] = {}
-    for s in others:
+    for s in sentences:
         articles.setdefault(s.chunk.article_id, []).append(s.vector)
     vectors = {a: np.array(vs) for a, vs in articles.items()}
     scores = []
-    for s in candidates:
+    for s in sentences:
         best = [float(np.max(v @ s.vector)) for a, v in vectors.items() if a != s.chunk.article_id]
         scores.append(float(np.mean(best)) if best else 0.0)
     return scores
+
+
+def _fits(s: RankedSentence, chosen: Sequence[RankedSentence], size: int, chars: int) -> bool:
+    """Whether `s` fits in the characters left and says nothing a chosen sentence says."""
+    return size + len(s.text) <= chars and not any(_same(s, c) for c in chosen)
 
 
 def _same(a: RankedSentence, b: RankedSentence) -> bool:

@@ -41,6 +41,7 @@ class RankedSentence:
     similarity: float  # cosine to the question
     matched: float  # share of the question's IDF weight found in the sentence
     vector: Any = field(default=None, compare=False, repr=False)  # its embedding (unit length)
+    headline: Any = field(default=None, compare=False, repr=False)  # its article title's, or None
 
 
 def rank_sentences(
@@ -51,10 +52,12 @@ def rank_sentences(
     as_of: date | None,
     limit: int = SENTENCES,
     w_lede: float = 0.0,
+    headlines: bool = False,
 ) -> list[RankedSentence]:
     """Sentences of the chunks ranked for the question, near-duplicates once; `w_lede` is added
     to the score of an article's first LEDE sentences that name what is asked (in news, they say
-    what happened)."""
+    what happened). With `headlines`, each also carries its article title's embedding (a news
+    brief weighs sentences by the headlines: assistant/brief.py)."""
     seen: set[tuple[str, int]] = set()
     pieces: list[tuple[RankedChunk, int, int, int, str]] = []
     for chunk in chunks:
@@ -70,14 +73,25 @@ def rank_sentences(
     # Only the sentences with the best cheap scores are embedded.
     keep = np.argsort(-prior, kind="stable")[:EMBEDDED]
     texts = [pieces[i][4] for i in keep]
-    vectors = np.array(embedder.embed_documents([*texts, query]))
-    similarity = vectors[:-1] @ vectors[-1]
+    titles = list(dict.fromkeys(t for i in keep if (t := pieces[i][0].title))) if headlines else []
+    vectors = np.array(embedder.embed_documents([*texts, *titles, query]))
+    similarity = vectors[: len(texts)] @ vectors[-1]
+    headline = dict(zip(titles, vectors[len(texts) : -1], strict=True))
     ranked = sorted(
         (
             RankedSentence(
-                chunk, number, start, end, text, float(sim + prior[i]), float(sim), matched[i], vec
+                chunk,
+                number,
+                start,
+                end,
+                text,
+                float(sim + prior[i]),
+                float(sim),
+                matched[i],
+                vec,
+                headline.get(chunk.title),
             )
-            for i, sim, vec in zip(keep, similarity, vectors[:-1], strict=True)
+            for i, sim, vec in zip(keep, similarity, vectors[: len(texts)], strict=True)
             for chunk, number, start, end, text in [pieces[i]]
         ),
         key=lambda s: s.score,

@@ -85,11 +85,12 @@ def retrieve(
             sentence_embedder,
             as_of,
             w_lede=OPEN_LEDE if subject else 0.0,
+            headlines=subject is not None,
         )
     )
     covered = covers(query if subject else question.text, query, sentences, sentence_embedder)
     if subject is not None:
-        chosen = brief(sentences, context_chars, limit=len(sentences))
+        chosen = brief(sentences, context_chars, limit=len(sentences), background=True)
         context = tuple(citation(i, s, reported_by(s, sentences)) for i, s in enumerate(chosen, 1))
     else:
         context = numbered_context(sentences, context_chars)

@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/what_happened.py --index-dir DIR [--baseline REV] [--show]
            [--questions bench/what_happened.jsonl] [--quiz ../shared/data/scale/questions.jsonl]
+       .venv/bin/python bench/what_happened.py --index-dir DIR --bound
 (DIR: an index of ../shared/data/scale/corpus.jsonl.gz built with `assistant index`.)
 
 Each question of the file (bench/what_happened.jsonl) is asked on its `date` and has 4-7 key
@@ -12,6 +13,10 @@ tune, test) and for all: the share of key facts and of vital facts present, the 
 that are questions, headings or teasers, citations whose offsets do not reproduce their text,
 and latency. With --baseline, the same for the code of REV (a git worktree of it, answering from
 the same index), and with --quiz the quiz figures (`assistant eval`) of both.
+
+With --bound, instead: the share of key facts held by a sentence the brief is chosen from, the
+share a selection that knows the facts quotes in BRIEF_CHARS (a bound, not a result), and the ROC
+AUC of each signal of assistant/brief.py for a sentence that holds a key fact.
 
 Run by path, not with -m: each tree's answers are computed in a child process that imports that
 tree's `assistant` package.
@@ -130,6 +135,69 @@ def ask_all(index_dir: Path, questions: Path) -> list[Brief]:
     return briefs
 
 
+def bounds(index_dir: Path, questions: Path) -> list[str]:
+    """What selection could reach from the sentences a question's brief is chosen from (a bound,
+    not a result: it knows the facts), and how well each signal of assistant/brief.py tells a
+    sentence that holds a key fact (ROC AUC, per question, averaged)."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from assistant.api import get_assistant
+    from assistant.brief import ABOUT, _agreement
+    from assistant.config import Settings
+    from assistant.question import Question
+    from assistant.write import MIN_SENTENCE_CHARS
+
+    assistant = get_assistant(Settings.from_env(index_dir=str(index_dir)))
+    rows: dict[str, dict[str, list[float]]] = {}
+    for record in read(questions):
+        found = assistant.retrieve(Question.ask(record["question"], as_of=record["date"]))
+        pool = [s for s in found.sentences if len(s.text) >= MIN_SENTENCE_CHARS]
+        pool = [s for s in pool if s.chunk.score >= ABOUT * max(t.chunk.score for t in pool)]
+        facts: list[Fact] = record["facts"]
+        held = [{i for i, f in enumerate(facts) if f.found_in(plain(s.text))} for s in pool]
+        weight = [2 if f.vital else 1 for f in facts]
+        got: set[int] = set()  # greedy: the sentence adding most facts, vital twice, that fits
+        size, left = 0, list(range(len(pool)))
+        while left:
+            i = max(left, key=lambda i: sum(weight[f] for f in held[i] - got))
+            left.remove(i)
+            if held[i] - got and size + len(pool[i].text) <= BRIEF_CHARS:
+                got, size = got | held[i], size + len(pool[i].text)
+        anywhere = set().union(*held)
+        vital = [i for i, f in enumerate(facts) if f.vital]
+        row = rows.setdefault(record["half"], {})
+        for name, found_facts in (("anywhere", anywhere), ("best 800", got)):
+            row.setdefault(name, []).append(len(found_facts) / len(facts))
+            row.setdefault(name + " vital", []).append(len(found_facts & set(vital)) / len(vital))
+        vectors = np.array([s.vector for s in pool])
+        titles = {s.chunk.title: s.headline for s in pool if s.headline is not None}
+        headlines = np.array(list(titles.values()))
+        signals = {
+            "headline": (vectors @ headlines.T).max(axis=1),
+            "agreement": np.array(_agreement(pool)),
+            "early": -np.array([s.number for s in pool]),
+            "cosine to the subject": np.array([s.similarity for s in pool]),
+        }
+        labels = [bool(h) for h in held]
+        if any(labels) and not all(labels):
+            for name, values in signals.items():
+                row.setdefault("AUC " + name, []).append(float(roc_auc_score(labels, values)))
+    lines = []
+    for half in ("tune", "test"):
+        m = {name: statistics.mean(values) for name, values in rows.get(half, {}).items()}
+        if not m:
+            continue
+        lines.append(
+            f"  {half:4} key facts a sentence found holds {m['anywhere']:.3f} (vital "
+            f"{m['anywhere vital']:.3f}); a selection knowing them quotes {m['best 800']:.3f} "
+            f"(vital {m['best 800 vital']:.3f}) in {BRIEF_CHARS} chars"
+        )
+        aucs = ", ".join(f"{k[4:]} {v:.3f}" for k, v in m.items() if k.startswith("AUC "))
+        lines.append(f"       ROC AUC for a sentence that holds a key fact: {aucs}")
+    return lines
+
+
 def report(briefs: list[Brief]) -> list[str]:
     """Key facts (all and vital) by half and in all; quoted non-statements, offsets, latency."""
     lines = []
@@ -195,11 +263,20 @@ def main() -> None:
     parser.add_argument("--baseline", help="a git revision to compare with (e.g. HEAD, a tag)")
     parser.add_argument("--quiz", type=Path, help="also the quiz figures of this question file")
     parser.add_argument("--show", action="store_true", help="print each answer and what it misses")
+    parser.add_argument(
+        "--bound",
+        action="store_true",
+        help="only what selection could reach from the sentences found, and each signal's AUC",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-quiz", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-bound", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps([asdict(b) for b in ask_all(args.index_dir, args.questions)]))
+        return
+    if args.child_bound:
+        print("\n".join(bounds(args.index_dir, args.questions)))
         return
     if args.child_quiz:
         from assistant.api import get_assistant
@@ -211,6 +288,10 @@ def main() -> None:
         print(quiz_report(run(assistant, args.child_quiz), assistant.context_chars))
         return
     print(f"index {args.index_dir}, questions {args.questions}")
+    if args.bound:
+        index, questions = str(args.index_dir.resolve()), str(args.questions.resolve())
+        print(child(HERE, "--child-bound", "--index-dir", index, "--questions", questions), end="")
+        return
     if args.baseline:
         with tempfile.TemporaryDirectory() as scratch:
             tree = Path(scratch) / "baseline"

@@ -170,3 +170,47 @@ def test_a_question_that_names_a_time_keeps_it(larkmoor: Path) -> None:
     result = answer("What happened in Larkmoor in 2022?", index_dir=larkmoor, as_of=ASKED)
     assert {c.title for c in result.citations} == {"Larkmoor hosts its summer festival"}
     assert result.text.startswith("1 Aug 2022: ")
+
+
+@pytest.fixture(scope="module")
+def ferry(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Path:
+    """One day's report whose headline says what happened while its first sentence sets the
+    scene, and a digest article whose other news names nothing of the subject."""
+    folder = tmp_path_factory.mktemp("ferry")
+    write(
+        folder,
+        "ferry.md",
+        "Ferry Marlin sinks in Hollin Bay; lifeboats rescue all 40 passengers",
+        "2024-03-12",
+        "Hollin Bay residents lined the Hollin Bay waterfront on Tuesday evening, and many of "
+        "them stayed until dark.\nThe ferry Marlin struck a rock and sank in Hollin Bay, and "
+        "lifeboat crews rescued all 40 of its passengers.\nThe harbour master closed Hollin Bay "
+        "to boats until Friday.",
+        source="Bay Courier",
+    )
+    write(
+        folder,
+        "digest.md",
+        "Hollin Bay divers inspect ferry rock; the fish market moves",
+        "2024-03-11",
+        "In Hollin Bay, divers inspected the rock that the ferry route passes each day.\nThe "
+        "town council voted to move the fish market to the old rail yard by June.\nThe "
+        "market's traders said the new site has no cold store.",
+        source="Coast Weekly",
+    )
+    index = folder / "index"
+    rebuild([folder], index, embedder=embedder, progress=False)  # type: ignore[arg-type]
+    return index
+
+
+def test_the_brief_leads_with_what_the_headline_says_happened(ferry: Path) -> None:
+    result = answer("What happened in Hollin Bay?", index_dir=ferry, as_of=ASKED)
+    assert "struck a rock and sank" in result.citations[0].text, result.text
+    assert_offsets(ferry, result)
+
+
+def test_the_brief_quotes_only_sentences_about_its_subject(ferry: Path) -> None:
+    result = answer("What happened in Hollin Bay?", index_dir=ferry, as_of=ASKED)
+    assert len(result.text) < 600, result.text  # there was room for more
+    assert not any("market" in c.text for c in result.citations), result.text
+    assert any("divers inspected" in c.text for c in result.citations), result.text
