@@ -11,11 +11,11 @@ newest day. The developments are the other key sentences, each time the one that
 salience less W_REPEAT times its cosine to the nearest sentence chosen (maximal marginal
 relevance: a headline is restated often), none saying what one chosen before it says.
 
-The headlines are their editors' own summaries of what happened: a sentence's best cosine to one
-of them tells a sentence that holds a key fact better than any other signal measured (ROC AUC
-0.72 on the tune half of bench/what_happened.jsonl, 0.75 on the test half; agreement 0.66 and
-0.73, place 0.64 and 0.65, cosine to the subject 0.52 and 0.58: `bench/what_happened.py
---bound`). Weights chosen on the tune half.
+The headlines are their editors' own summaries of what happened. Among the sentences about the
+subject, a sentence's best cosine to a headline and its place tell one that holds a key fact
+best (ROC AUC 0.68 and 0.69 on the tune half of bench/what_happened.jsonl, 0.73 and 0.66 on the
+test half; agreement 0.63 and 0.70; its cosine to the subject 0.40 and 0.54, no better than
+chance: `bench/what_happened.py --bound`). Weights chosen on the tune half.
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ from assistant.rank import LEDE_MATCH, RankedSentence
 from assistant.search import near_duplicate
 
 ABOUT = 0.5  # share of the best chunk's fused score that an article about the subject reaches
-# Of those, a sentence is quoted when it names the subject (rank.LEDE_MATCH of its IDF weight, as
-# for the lede's bonus there) or its cosine to the subject is within RELEVANT of the best one's.
+# Of those, a sentence is about the subject when it names it (rank.LEDE_MATCH of its IDF weight,
+# as for the lede's bonus there) or its cosine to the subject is within RELEVANT of the best one's.
 RELEVANT = 0.15
-W_HEADLINE = 1.0  # a sentence's best cosine to a headline of the articles about the subject
+W_HEADLINE = 1.0  # a sentence's best cosine to the headline of an article quoted from
 W_AGREE = 1.0  # the other articles' agreement with it
-W_POSITION = 0.2  # its place in its article, over its first POSITION_SPAN sentences
-POSITION_SPAN = 30
+W_PLACE = 0.2  # its place in its article, over its first PLACE_SPAN sentences
+PLACE_SPAN = 30
 W_REPEAT = 1.5  # a development's cosine to the nearest sentence chosen before it, against it
 SAME_MEANING = 0.8  # cosine over which two sentences say the same thing
-SAME_WORDS = 0.8  # share of words over which two sentences say the same thing
+SAME_WORDS = 0.8  # share of the shorter one's words over which two sentences say the same thing
 SENTENCES = 6  # in a quoted brief; a model's sources are bounded by characters only
 REPORTED = 0.5  # cosine from which another article's sentence reports the same point ...
 REPORTED_DAYS = 0  # ... when published that many days apart at most
@@ -52,14 +52,11 @@ def brief(
 ) -> list[RankedSentence]:
     """Up to `limit` sentences of at most `chars` characters in all, in the order they are read:
     the lead, then the developments newest first. With `background` (a model's sources), the
-    articles' other sentences follow, by their score for the question: a model may draw on them
-    ("Russia has been trying to capture the town since October" names no Avdiivka)."""
+    articles' other sentences follow them, by their score for the question: a model may draw on
+    them ("Russia has been trying to capture the town since October" names no Avdiivka)."""
     if not sentences:
         return []
-    top = max(s.chunk.score for s in sentences)
-    about = [s for s in sentences if s.chunk.score >= ABOUT * top]
-    best = max(s.similarity for s in about)
-    fit = [s for s in about if s.matched >= LEDE_MATCH or s.similarity >= best - RELEVANT]
+    articles, fit = about(sentences)
     salience = _salience(fit)
     newest = max(published_day(s) for s in fit)
     lead = max(
@@ -77,24 +74,46 @@ def brief(
             chosen.append(fit[i])
             size += len(fit[i].text)
             nearest = np.maximum(nearest, vectors @ fit[i].vector)
+    developments = sorted(chosen[1:], key=lambda s: (published_day(s), -s.number), reverse=True)
+    chosen = [chosen[0], *developments]
     if background:
-        others = [s for s in about if s not in fit]
+        others = [s for s in articles if s not in fit]
         for s in sorted(others, key=lambda s: s.score, reverse=True):
             if len(chosen) < limit and _fits(s, chosen, size, chars):
                 chosen.append(s)
                 size += len(s.text)
-    rest = sorted(chosen[1:], key=lambda s: (published_day(s), -s.number), reverse=True)
-    return [chosen[0], *rest]
+    return chosen
 
 
-def _salience(about: Sequence[RankedSentence]) -> np.ndarray:
+def about(
+    sentences: Sequence[RankedSentence],
+) -> tuple[list[RankedSentence], list[RankedSentence]]:
+    """The sentences of the articles about the subject, and of them those about it (`sentences`:
+    not empty)."""
+    top = max(s.chunk.score for s in sentences)
+    articles = [s for s in sentences if s.chunk.score >= ABOUT * top]
+    best = max(s.similarity for s in articles)
+    fit = [s for s in articles if s.matched >= LEDE_MATCH or s.similarity >= best - RELEVANT]
+    return articles, fit
+
+
+def signals(sentences: Sequence[RankedSentence]) -> dict[str, np.ndarray]:
+    """What tells a key sentence among `sentences`: its best cosine to one of their articles'
+    headlines, the other articles' agreement with it, and how late it comes in its article."""
+    vectors = np.array([s.vector for s in sentences])
+    titles = {s.chunk.title: s.headline for s in sentences if s.headline is not None}
+    headlines = np.array(list(titles.values()))
+    return {
+        "headline": (vectors @ headlines.T).max(axis=1) if titles else np.zeros(len(sentences)),
+        "agreement": np.array(_agreement(sentences)),
+        "place": np.minimum([s.number for s in sentences], PLACE_SPAN) / PLACE_SPAN,
+    }
+
+
+def _salience(sentences: Sequence[RankedSentence]) -> np.ndarray:
     """How well each sentence says what the articles about the subject report."""
-    vectors = np.array([s.vector for s in about])
-    titles = {s.chunk.title: s.headline for s in about if s.headline is not None}
-    headline = (vectors @ np.array(list(titles.values())).T).max(axis=1) if titles else 0.0
-    position = np.minimum([s.number for s in about], POSITION_SPAN) / POSITION_SPAN
-    agreement = np.array(_agreement(about))
-    return W_HEADLINE * headline + W_AGREE * agreement - W_POSITION * position
+    of = signals(sentences)
+    return W_HEADLINE * of["headline"] + W_AGREE * of["agreement"] - W_PLACE * of["place"]
 
 
 def _agreement(sentences: Sequence[RankedSentence]) -> list[float]:

@@ -56,7 +56,8 @@ def retrieve(
     """Search the chunks, rank their sentences and decide whether they cover the question.
 
     An open question is searched for its subject, in the articles up to the day asked (or in the
-    time it names), and its context is the brief's sentences (assistant/brief.py).
+    time it names), and its context is the brief's sentences (assistant/brief.py), then the other
+    sentences of the articles about it as background.
     """
     query = condense(question, llm)
     subject = open_subject(query if llm is not None else question.text, question.as_of)

@@ -14,9 +14,10 @@ that are questions, headings or teasers, citations whose offsets do not reproduc
 and latency. With --baseline, the same for the code of REV (a git worktree of it, answering from
 the same index), and with --quiz the quiz figures (`assistant eval`) of both.
 
-With --bound, instead: the share of key facts held by a sentence the brief is chosen from, the
-share a selection that knows the facts quotes in BRIEF_CHARS (a bound, not a result), and the ROC
-AUC of each signal of assistant/brief.py for a sentence that holds a key fact.
+With --bound, instead (this tree only): the share of key facts held by a sentence the brief is
+chosen from, the most that its SENTENCES sentences in BRIEF_CHARS could hold (chosen knowing the
+facts: a bound on selection, not a result), and the ROC AUC of each signal of assistant/brief.py
+for a sentence that holds a key fact.
 
 Run by path, not with -m: each tree's answers are computed in a child process that imports that
 tree's `assistant` package.
@@ -34,6 +35,8 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from functools import reduce
+from operator import or_
 from pathlib import Path
 from typing import Any
 
@@ -136,14 +139,15 @@ def ask_all(index_dir: Path, questions: Path) -> list[Brief]:
 
 
 def bounds(index_dir: Path, questions: Path) -> list[str]:
-    """What selection could reach from the sentences a question's brief is chosen from (a bound,
-    not a result: it knows the facts), and how well each signal of assistant/brief.py tells a
-    sentence that holds a key fact (ROC AUC, per question, averaged)."""
+    """Per half: the key facts held by a sentence the quoted brief chooses from, the most that
+    SENTENCES of them within BRIEF_CHARS could hold (chosen knowing the facts: a bound on
+    selection, counting each fact where one sentence holds it), and how well each signal of
+    assistant/brief.py ranks a sentence that holds a key fact above one that holds none (ROC
+    AUC, per question, averaged)."""
     import numpy as np
-    from sklearn.metrics import roc_auc_score
 
     from assistant.api import get_assistant
-    from assistant.brief import ABOUT, _agreement
+    from assistant.brief import SENTENCES, about, signals
     from assistant.config import Settings
     from assistant.question import Question
     from assistant.write import MIN_SENTENCE_CHARS
@@ -152,50 +156,68 @@ def bounds(index_dir: Path, questions: Path) -> list[str]:
     rows: dict[str, dict[str, list[float]]] = {}
     for record in read(questions):
         found = assistant.retrieve(Question.ask(record["question"], as_of=record["date"]))
-        pool = [s for s in found.sentences if len(s.text) >= MIN_SENTENCE_CHARS]
-        pool = [s for s in pool if s.chunk.score >= ABOUT * max(t.chunk.score for t in pool)]
+        quotable = [s for s in found.sentences if len(s.text) >= MIN_SENTENCE_CHARS]
+        articles, pool = about(quotable) if quotable else ([], [])
         facts: list[Fact] = record["facts"]
-        held = [{i for i, f in enumerate(facts) if f.found_in(plain(s.text))} for s in pool]
-        weight = [2 if f.vital else 1 for f in facts]
-        got: set[int] = set()  # greedy: the sentence adding most facts, vital twice, that fits
-        size, left = 0, list(range(len(pool)))
-        while left:
-            i = max(left, key=lambda i: sum(weight[f] for f in held[i] - got))
-            left.remove(i)
-            if held[i] - got and size + len(pool[i].text) <= BRIEF_CHARS:
-                got, size = got | held[i], size + len(pool[i].text)
-        anywhere = set().union(*held)
-        vital = [i for i, f in enumerate(facts) if f.vital]
+        vital = sum(1 << i for i, f in enumerate(facts) if f.vital)
         row = rows.setdefault(record["half"], {})
-        for name, found_facts in (("anywhere", anywhere), ("best 800", got)):
-            row.setdefault(name, []).append(len(found_facts) / len(facts))
-            row.setdefault(name + " vital", []).append(len(found_facts & set(vital)) / len(vital))
-        vectors = np.array([s.vector for s in pool])
-        titles = {s.chunk.title: s.headline for s in pool if s.headline is not None}
-        headlines = np.array(list(titles.values()))
-        signals = {
-            "headline": (vectors @ headlines.T).max(axis=1),
-            "agreement": np.array(_agreement(pool)),
-            "early": -np.array([s.number for s in pool]),
-            "cosine to the subject": np.array([s.similarity for s in pool]),
-        }
-        labels = [bool(h) for h in held]
+        for where, sentences in (("about", pool), ("articles", articles)):
+            held = [
+                sum(1 << i for i, f in enumerate(facts) if f.found_in(plain(s.text)))
+                for s in sentences
+            ]
+            best = _best(held, [len(s.text) for s in sentences], SENTENCES, BRIEF_CHARS)
+            for name, masks in (("anywhere", [reduce(or_, held, 0)]), ("best", best)):
+                row.setdefault(f"{where} {name}", []).append(
+                    max(bin(m).count("1") for m in masks) / len(facts)
+                )
+                vitals = max(bin(m & vital).count("1") for m in masks)
+                row.setdefault(f"{where} {name} vital", []).append(vitals / bin(vital).count("1"))
+        labels = [any(f.found_in(plain(s.text)) for f in facts) for s in pool]
         if any(labels) and not all(labels):
-            for name, values in signals.items():
-                row.setdefault("AUC " + name, []).append(float(roc_auc_score(labels, values)))
+            named = signals(pool)
+            named["cosine to the subject"] = np.array([s.similarity for s in pool])
+            named["place"] = -named["place"]  # early is what counts
+            for name, values in named.items():
+                row.setdefault("AUC " + name, []).append(_auc(labels, list(values)))
     lines = []
     for half in ("tune", "test"):
         m = {name: statistics.mean(values) for name, values in rows.get(half, {}).items()}
         if not m:
             continue
-        lines.append(
-            f"  {half:4} key facts a sentence found holds {m['anywhere']:.3f} (vital "
-            f"{m['anywhere vital']:.3f}); a selection knowing them quotes {m['best 800']:.3f} "
-            f"(vital {m['best 800 vital']:.3f}) in {BRIEF_CHARS} chars"
-        )
+        for where, label in (
+            ("about", "the sentences about the subject (the brief's)"),
+            ("articles", "all sentences of the articles about it"),
+        ):
+            lines.append(
+                f"  {half:4} {label}: one holds {m[where + ' anywhere']:.3f} of the key facts "
+                f"(vital {m[where + ' anywhere vital']:.3f}); {SENTENCES} in {BRIEF_CHARS} "
+                f"chars at most {m[where + ' best']:.3f} (vital {m[where + ' best vital']:.3f})"
+            )
         aucs = ", ".join(f"{k[4:]} {v:.3f}" for k, v in m.items() if k.startswith("AUC "))
-        lines.append(f"       ROC AUC for a sentence that holds a key fact: {aucs}")
+        lines.append(f"       ROC AUC for a sentence about it that holds a key fact: {aucs}")
     return lines
+
+
+def _best(held: list[int], sizes: list[int], count: int, chars: int) -> list[int]:
+    """Every set of facts (a bit mask) that at most `count` sentences of at most `chars`
+    characters in all hold: the fewest characters for each mask and number of sentences."""
+    fewest: list[dict[int, int]] = [{0: 0}] + [{} for _ in range(count)]
+    for h, size in zip(held, sizes, strict=True):
+        for n in range(count, 0, -1):  # each sentence once
+            for mask, used in list(fewest[n - 1].items()):
+                total, new = used + size, mask | h
+                if total <= chars and total < fewest[n].get(new, chars + 1):
+                    fewest[n][new] = total
+    return [mask for level in fewest for mask in level]
+
+
+def _auc(labels: list[bool], values: list[float]) -> float:
+    """The chance that a positive's value is above a negative's (ties count half)."""
+    positives = [v for v, y in zip(values, labels, strict=True) if y]
+    negatives = [v for v, y in zip(values, labels, strict=True) if not y]
+    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
 
 
 def report(briefs: list[Brief]) -> list[str]:
