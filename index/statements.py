@@ -78,12 +78,15 @@ _BIO = re.compile(
 
 # Captions, credits and boilerplate told by how they open (on the lower-cased sentence):
 # "Provided by ...", "FILE - ...", "Photo: ...", "Contributing: ...", "For more information ...",
-# "This story has been updated ...", "From USA TODAY Network and wire reports".
+# "This story has been updated ...", "From USA TODAY Network and wire reports", "Some information
+# for this report came from ...".
 _OPENING = re.compile(
     r"(?P<caption>provided\s+by\b|file\s*[-–—]|courtesy\b|\(?photo(?:s|\s+illustration)?\s*:)"
     r"|(?P<boilerplate>contributing\b|for\s+more\s+information\b"
     r"|\(?this\s+(?:story|article|report|post)\s+(?:has\s+been|was|is\s+being)\s+(?:updated"
-    r"|corrected)|from\s+(?:usa\s+today|staff|wire)\b.*\breports\b)"
+    r"|corrected)|from\s+(?:usa\s+today|staff|wire)\b.*\breports\b"
+    r"|(?:some\s+)?(?:information|material)\s+(?:for|in)\s+this\s+(?:story|article|report)\s+"
+    r"(?:came|comes|was|is)\b)"
 )
 
 # Rules that look for words anywhere, on the lower-cased sentence (a case-blind regex is

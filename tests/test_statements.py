@@ -306,6 +306,24 @@ CASES: list[tuple[str, str, str, str]] = [
         "",
     ),
     (
+        "Some information for this report came from The Associated Press and Reuters.",
+        "Some information for this report came from The Associated Press and Reuters.",
+        "boilerplate",
+        "",
+    ),
+    (
+        "Information for this story was also provided by reporter Jane Roe.",
+        "Information for this story was also provided by reporter Jane Roe.",
+        "boilerplate",
+        "",
+    ),
+    (
+        "Information from the public led police to the suspect's car.",
+        "Information from the public led police to the suspect's car.",
+        "",
+        "",
+    ),
+    (
         "This story has been updated with new information.",
         "This story has been updated with new information.",
         "boilerplate",
