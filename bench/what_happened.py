@@ -161,11 +161,13 @@ def bounds(index_dir: Path, questions: Path) -> list[str]:
         facts: list[Fact] = record["facts"]
         vital = sum(1 << i for i, f in enumerate(facts) if f.vital)
         row = rows.setdefault(record["half"], {})
+        # The facts each sentence holds, as a bit mask (the pool is among the articles').
+        holds = {
+            s: sum(1 << i for i, f in enumerate(facts) if f.found_in(plain(s.text)))
+            for s in articles
+        }
         for where, sentences in (("about", pool), ("articles", articles)):
-            held = [
-                sum(1 << i for i, f in enumerate(facts) if f.found_in(plain(s.text)))
-                for s in sentences
-            ]
+            held = [holds[s] for s in sentences]
             best = _best(held, [len(s.text) for s in sentences], SENTENCES, BRIEF_CHARS)
             for name, masks in (("anywhere", [reduce(or_, held, 0)]), ("best", best)):
                 row.setdefault(f"{where} {name}", []).append(
@@ -173,7 +175,7 @@ def bounds(index_dir: Path, questions: Path) -> list[str]:
                 )
                 vitals = max(bin(m & vital).count("1") for m in masks)
                 row.setdefault(f"{where} {name} vital", []).append(vitals / bin(vital).count("1"))
-        labels = [any(f.found_in(plain(s.text)) for f in facts) for s in pool]
+        labels = [holds[s] > 0 for s in pool]
         if any(labels) and not all(labels):
             named = signals(pool)
             named["cosine to the subject"] = np.array([s.similarity for s in pool])
