@@ -38,14 +38,14 @@ def write_with(sample_index: Path, embedder: object, found: Retrieval, reply: st
 def test_good_markers_are_kept_and_renumbered(
     sample_index: Path, embedder: object, found: Retrieval
 ) -> None:
-    withdrawal, troops = number_of(found, "maneuver"), number_of(found, "50,000")
+    brigade, troops = number_of(found, "3rd Assault"), number_of(found, "50,000")
     reply = (
-        "In Avdiivka, Ukrainian units are withdrawing to more advantageous positions "
-        f"[{withdrawal}]. Russia has about 50,000 troops on the Avdiivka front [{troops}]."
+        f"The 3rd Assault Brigade was urgently redeployed to the Avdiivka area [{brigade}]. "
+        f"Russia has about 50,000 troops on the Avdiivka front [{troops}]."
     )
     result = write_with(sample_index, embedder, found, reply)
     assert result.covered
-    assert "maneuver" in result.citations[0].text
+    assert "3rd Assault Brigade" in result.citations[0].text
     assert "50,000" in result.citations[1].text
     assert result.text.endswith("[2]") and "[1]" in result.text
 
@@ -64,7 +64,7 @@ def test_markers_pointing_nowhere_are_dropped(
 def test_wrong_marker_is_re_cited_to_the_supporting_sentence(
     sample_index: Path, embedder: object, found: Retrieval
 ) -> None:
-    wrong = number_of(found, "maneuver")
+    wrong = number_of(found, "3rd Assault")
     reply = f"Russia has placed about 50,000 troops on the Avdiivka front [{wrong}]."
     result = write_with(sample_index, embedder, found, reply)
     assert len(result.citations) == 1 and "50,000" in result.citations[0].text
@@ -84,10 +84,10 @@ def test_unsupported_sentence_is_removed(
 
 
 def test_missing_markers_are_added(sample_index: Path, embedder: object, found: Retrieval) -> None:
-    reply = "In Avdiivka, Ukrainian units are withdrawing to more advantageous positions."
+    reply = "The 3rd Assault Brigade was urgently redeployed to strengthen troops in Avdiivka."
     result = write_with(sample_index, embedder, found, reply)
     assert result.text.endswith("[1]")
-    assert "maneuver" in result.citations[0].text
+    assert "3rd Assault Brigade" in result.citations[0].text
 
 
 def test_a_reply_with_nothing_supported_gives_the_extractive_answer(
